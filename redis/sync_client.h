@@ -1,0 +1,29 @@
+// Blocking Redis client for the command line and the admin API thread (never the data path).
+// hiredis' synchronous context does support socket timeouts, unlike its async one.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "conf/config.h"
+#include "redis/reply.h"
+
+namespace keygate::redis {
+
+class SyncClient {
+ public:
+  virtual ~SyncClient() = default;
+  // Sends one command and waits for its reply, at most config.command_timeout.
+  // Reconnects once on a dropped connection before giving up with Status::disconnected.
+  virtual Result command(std::span<const std::string_view> args) = 0;
+  Result command(std::initializer_list<std::string_view> args) {
+    return command(std::span<const std::string_view>(args.begin(), args.size()));
+  }
+};
+
+// Returns null and fills `error` when the server cannot be reached within connect_timeout.
+std::unique_ptr<SyncClient> connect_sync(const conf::RedisConfig& config, std::string* error);
+
+}  // namespace keygate::redis
