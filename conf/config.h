@@ -169,6 +169,9 @@ struct StoreConfig {
   Kind kind = Kind::file;
   std::string file_path;  // kind file: YAML/JSON file of key records; resolved against config dir
   RedisConfig redis;      // kind redis; also used by rate limits and usage when present
+  // True when `redis` was configured (kind redis, or a store.redis block beside a file
+  // store); false means `redis` holds only defaults and nothing should connect to it.
+  bool redis_enabled = false;
 };
 
 struct RateLimitPolicyConfig {

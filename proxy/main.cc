@@ -1,1 +1,52 @@
-int main() { return 0; }
+// keygate: API-key authentication sidecar.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "auth/keys_cli.h"
+#include "conf/config_loader.h"
+#include "proxy/server.h"
+
+#ifndef KEYGATE_VERSION
+#define KEYGATE_VERSION "dev"
+#endif
+
+namespace {
+
+int check_config(const std::string& path) {
+  auto result = keygate::conf::load_config_file(path);
+  for (const auto& e : result.errors) std::cerr << e.to_string() << "\n";
+  if (!result.ok()) return 1;
+  std::cout << path << ": ok\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"keygate: API-key authentication sidecar"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("keygate ") + KEYGATE_VERSION);
+
+  std::string config_path;
+  auto* serve = app.add_subcommand("serve", "Run the proxy");
+  serve->add_option("-c,--config", config_path, "Configuration file")
+      ->required()
+      ->envname("KEYGATE_CONFIG");
+
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file and exit");
+  check->add_option("-c,--config", config_path, "Configuration file")
+      ->required()
+      ->envname("KEYGATE_CONFIG");
+
+  keygate::auth::add_keys_commands(
+      app, std::make_shared<const keygate::auth::KeysCliEnv>(keygate::auth::default_keys_cli_env()));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Error& e) {
+    return keygate::auth::keys_cli_exit_code(app, e, std::cout, std::cerr);
+  }
+  if (*serve) return keygate::proxy::serve(config_path);
+  if (*check) return check_config(config_path);
+  return 0;
+}

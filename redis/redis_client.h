@@ -8,11 +8,14 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "conf/config.h"
 #include "redis/reply.h"
@@ -20,6 +23,30 @@
 namespace keygate::redis {
 
 using Callback = std::function<void(Result)>;
+
+// Counters of one Client since it was made (for /metrics and tests).
+struct ClientStats {
+  std::uint64_t commands = 0;      // written to the connection
+  std::uint64_t timeouts = 0;      // completed with Status::timeout
+  std::uint64_t disconnected = 0;  // completed with Status::disconnected
+  std::uint64_t overloaded = 0;    // refused with Status::overloaded
+  std::uint64_t late_replies = 0;  // replies that came after their deadline, dropped
+  std::uint64_t connects = 0;      // successful connections (handshake answered)
+  std::uint64_t stalls = 0;        // connections replaced because Redis stopped answering
+  std::size_t pending = 0;         // commands written and not yet answered (timed out included)
+};
+
+// Tuning that is not part of the operator's configuration.
+struct ClientOptions {
+  // Commands waiting for a reply on the one connection, timed-out ones included until their
+  // late reply arrives; beyond this, command() fails at once with Status::overloaded so a stalled
+  // Redis cannot make the process buffer without limit.
+  std::size_t max_pending = 10000;
+  // When the oldest unanswered command has already timed out and still nothing came back this
+  // long after it was sent, the connection is presumed dead (a peer gone without a FIN: TCP
+  // would take minutes to notice while data is unacknowledged) and replaced.
+  std::chrono::milliseconds stall_timeout{5000};
+};
 
 class Client {
  public:
@@ -37,13 +64,22 @@ class Client {
                        Callback cb) = 0;
   void command(std::initializer_list<std::string_view> args, std::chrono::milliseconds timeout,
                Callback cb) {
-    command(std::span<const std::string_view>(args.begin(), args.size()), timeout,
-            std::move(cb));
+    command(std::span<const std::string_view>(args.begin(), args.size()), timeout, std::move(cb));
   }
+
+  // Non-pure so that test doubles need not implement them.
+  virtual ClientStats stats() const { return {}; }
+  // Why the last connection attempt failed or the last connection dropped; empty if none did.
+  virtual std::string last_error() const { return {}; }
 };
 
+// The connection is one hiredis context at a time; pending commands are failed, never resent,
+// when it drops (they may have run). Do not send SUBSCRIBE or MONITOR through a Client.
+// Destroy a client on its executor's thread, or after that executor stopped running.
 std::shared_ptr<Client> make_client(boost::asio::any_io_executor executor,
                                     const conf::RedisConfig& config);
+std::shared_ptr<Client> make_client(boost::asio::any_io_executor executor,
+                                    const conf::RedisConfig& config, const ClientOptions& options);
 
 // A dedicated connection in SUBSCRIBE mode. `on_message(channel, payload)` runs on the
 // executor for each message; `on_resubscribed()` runs after every (re)connection, since
@@ -53,7 +89,9 @@ class Subscriber {
   virtual ~Subscriber() = default;
   virtual void start() = 0;
   virtual void stop() = 0;
+  // True once every channel's subscription is confirmed on the current connection.
   virtual bool connected() const = 0;
+  virtual std::string last_error() const { return {}; }
 };
 
 std::shared_ptr<Subscriber> make_subscriber(

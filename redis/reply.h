@@ -23,7 +23,25 @@ enum class Status {
   timeout,       // the deadline passed before the reply came
   disconnected,  // not connected, or the connection dropped while waiting
   cancelled,     // the client was stopped
+  overloaded,    // refused at once: too many commands already waiting on this connection
 };
+
+// For logs and metrics labels.
+constexpr const char* to_string(Status status) {
+  switch (status) {
+    case Status::ok:
+      return "ok";
+    case Status::timeout:
+      return "timeout";
+    case Status::disconnected:
+      return "disconnected";
+    case Status::cancelled:
+      return "cancelled";
+    case Status::overloaded:
+      return "overloaded";
+  }
+  return "unknown";
+}
 
 struct Result {
   Status status = Status::ok;

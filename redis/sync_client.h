@@ -21,6 +21,9 @@ class SyncClient {
   Result command(std::initializer_list<std::string_view> args) {
     return command(std::span<const std::string_view>(args.begin(), args.size()));
   }
+  // Why the last command failed with Status::timeout or Status::disconnected. Non-pure so that
+  // test doubles need not implement it.
+  virtual std::string last_error() const { return {}; }
 };
 
 // Returns null and fills `error` when the server cannot be reached within connect_timeout.

@@ -1,0 +1,111 @@
+#include "auth/key_format.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+
+namespace keygate::auth {
+namespace {
+
+constexpr std::string_view kBase62 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+// Index of `c` in kBase62, or -1.
+constexpr int base62_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'z') return c - 'a' + 36;
+  return -1;
+}
+
+constexpr std::array<std::uint32_t, 256> make_crc_table() {
+  std::array<std::uint32_t, 256> table{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+constexpr auto kCrcTable = make_crc_table();
+
+std::uint32_t crc32_update(std::uint32_t crc, std::string_view data) {
+  for (unsigned char byte : data) crc = kCrcTable[(crc ^ byte) & 0xFF] ^ (crc >> 8);
+  return crc;
+}
+
+void write_checksum(std::uint32_t value, char* out) {
+  for (std::size_t i = kKeyChecksumChars; i-- > 0;) {
+    out[i] = kBase62[value % 62];
+    value /= 62;
+  }
+}
+
+bool openssl_random(unsigned char* out, std::size_t n) {
+  return RAND_bytes(out, static_cast<int>(n)) == 1;
+}
+
+}  // namespace
+
+std::uint32_t crc32(std::string_view data) {
+  return ~crc32_update(0xFFFFFFFFu, data);
+}
+
+std::string checksum_chars(std::uint32_t value) {
+  std::string out(kKeyChecksumChars, '0');
+  write_checksum(value, out.data());
+  return out;
+}
+
+std::string generate_key(const conf::KeyPrefixConfig& prefix) {
+  return generate_key(prefix, openssl_random);
+}
+
+std::string generate_key(const conf::KeyPrefixConfig& prefix, const RandomBytes& random) {
+  std::string key = prefix.prefix;
+  key.reserve(prefix.prefix.size() + kKeyBodyChars);
+  // Rejection sampling: 248 = 4 * 62, so bytes below it map onto base62 without bias.
+  std::array<unsigned char, 64> buffer{};
+  std::size_t produced = 0;
+  int refills = 0;
+  while (produced < kKeyRandomChars) {
+    // Each refill yields ~62 usable bytes; a source that keeps failing us is broken.
+    if (++refills > 16 || !random(buffer.data(), buffer.size())) return {};
+    for (unsigned char byte : buffer) {
+      if (byte >= 248) continue;
+      key.push_back(kBase62[byte % 62]);
+      if (++produced == kKeyRandomChars) break;
+    }
+  }
+  const std::size_t end = key.size();
+  key.resize(end + kKeyChecksumChars);
+  write_checksum(crc32(std::string_view(key).substr(0, end)), key.data() + end);
+  return key;
+}
+
+std::optional<ParsedKey> parse_key(std::string_view raw, const conf::KeysConfig& keys) {
+  if (raw.size() <= kKeyBodyChars || raw.size() > kMaxKeyLength) return std::nullopt;
+  const std::string_view prefix = raw.substr(0, raw.size() - kKeyBodyChars);
+  const std::string_view body = raw.substr(prefix.size());
+  // Prefixes end in '_', which base62 never contains, so the split point is unambiguous.
+  if (prefix.back() != '_') return std::nullopt;
+  for (char c : body)
+    if (base62_value(c) < 0) return std::nullopt;
+
+  const conf::KeyPrefixConfig* match = nullptr;
+  for (const auto& candidate : keys.prefixes)
+    if (candidate.prefix == prefix) match = &candidate;
+  if (match == nullptr) return std::nullopt;
+
+  char expected[kKeyChecksumChars];
+  write_checksum(crc32(raw.substr(0, raw.size() - kKeyChecksumChars)), expected);
+  if (body.substr(kKeyRandomChars) != std::string_view(expected, kKeyChecksumChars))
+    return std::nullopt;
+  return ParsedKey{match->environment, match->type, match->prefix};
+}
+
+std::string display_prefix(std::string_view raw) {
+  return std::string(raw.substr(0, kDisplayPrefixChars));
+}
+
+}  // namespace keygate::auth

@@ -1,0 +1,80 @@
+// cache and store: where key records come from and how long they are kept in memory.
+#include "conf/section_parsers.h"
+#include "conf/text_checks.h"
+#include "conf/yaml_map.h"
+
+namespace keygate::conf {
+namespace {
+
+void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) {
+  auto map = YamlMap::open(
+      value,
+      {"host", "port", "password_env", "database", "command_timeout", "limiter_timeout",
+       "connect_timeout", "reconnect_min", "reconnect_max", "key_prefix"},
+      ctx.diag);
+  if (!map) return;
+  if (map->read("host", redis.host) && redis.host.empty())
+    ctx.diag.error(map->get("host").mark, "store redis host must not be empty");
+  map->read_integer("port", redis.port, 1);
+  if (map->read("password_env", redis.password_env) && !redis.password_env.empty() &&
+      !is_env_var_name(redis.password_env)) {
+    ctx.diag.error(map->get("password_env").mark,
+                   "store redis password_env must be an environment variable name, got '" +
+                       redis.password_env + "'");
+  }
+  map->read_integer("database", redis.database, 0);
+  map->read_duration("command_timeout", redis.command_timeout);
+  map->read_duration("limiter_timeout", redis.limiter_timeout);
+  map->read_duration("connect_timeout", redis.connect_timeout);
+  map->read_duration("reconnect_min", redis.reconnect_min);
+  map->read_duration("reconnect_max", redis.reconnect_max);
+  if (redis.reconnect_min > redis.reconnect_max) {
+    ctx.diag.error(map->has("reconnect_min") ? map->get("reconnect_min").mark : map->mark(),
+                   "store redis reconnect_min must not exceed reconnect_max");
+  }
+  map->read("key_prefix", redis.key_prefix);
+}
+
+}  // namespace
+
+void parse_cache(const YamlValue& value, ParseContext& ctx) {
+  auto map = YamlMap::open(
+      value, {"positive_ttl", "negative_ttl", "max_entries", "max_negative_entries", "stale_grace"},
+      ctx.diag);
+  if (!map) return;
+  CacheConfig& cache = ctx.config.cache;
+  // 0 is meaningful for all of these: do not cache / no grace.
+  map->read_duration("positive_ttl", cache.positive_ttl, ZeroDuration::allowed);
+  map->read_duration("negative_ttl", cache.negative_ttl, ZeroDuration::allowed);
+  map->read_integer("max_entries", cache.max_entries);
+  map->read_integer("max_negative_entries", cache.max_negative_entries);
+  map->read_duration("stale_grace", cache.stale_grace, ZeroDuration::allowed);
+}
+
+void parse_store(const YamlValue& value, ParseContext& ctx) {
+  ctx.store_mark = value.mark;
+  auto map = YamlMap::open(value, {"kind", "file", "redis"}, ctx.diag);
+  if (!map) return;
+  StoreConfig& store = ctx.config.store;
+  const bool kind_ok = map->read_enum<StoreConfig::Kind>("kind", store.kind,
+                                                         {{"file", StoreConfig::Kind::file},
+                                                          {"redis", StoreConfig::Kind::redis}}) ||
+                       !map->has("kind");
+  map->read("file", store.file_path);
+  if (map->has("redis")) {
+    parse_redis(map->get("redis"), store.redis, ctx);
+    store.redis_enabled = true;
+  }
+  if (!kind_ok) return;
+  if (store.kind == StoreConfig::Kind::redis) {
+    store.redis_enabled = true;
+    if (map->has("file"))
+      ctx.diag.error(map->get("file").mark, "store file is only used with kind: file");
+  } else if (store.file_path.empty() && !map->has("file")) {
+    ctx.diag.error(map->mark(), "store kind 'file' needs 'file': the path of the key records file");
+  } else if (store.file_path.empty()) {
+    ctx.diag.error(map->get("file").mark, "store file must not be empty");
+  }
+}
+
+}  // namespace keygate::conf

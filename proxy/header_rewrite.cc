@@ -1,0 +1,107 @@
+#include "proxy/header_rewrite.h"
+
+#include <array>
+#include <random>
+#include <vector>
+
+namespace keygate::proxy {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+template <class Fn>
+void for_each_token(std::string_view list, Fn&& fn) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto token = trim(list.substr(0, comma));
+    if (!token.empty()) fn(token);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+constexpr std::array kHopByHop = {
+    http::field::connection,         http::field::keep_alive,
+    http::field::proxy_connection,   http::field::te,
+    http::field::trailer,            http::field::transfer_encoding,
+    http::field::proxy_authenticate, http::field::proxy_authorization,
+};
+
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+bool connection_has_token(const http::fields& fields, std::string_view token) {
+  bool found = false;
+  for (auto it = fields.find(http::field::connection);
+       it != fields.end() && it->name() == http::field::connection; ++it) {
+    for_each_token(it->value(), [&](std::string_view t) { found = found || iequals(t, token); });
+  }
+  return found;
+}
+
+void strip_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+  // Headers named in Connection are hop-by-hop too; collect them before Connection goes.
+  std::vector<std::string> named;
+  for (auto it = fields.find(http::field::connection);
+       it != fields.end() && it->name() == http::field::connection; ++it) {
+    for_each_token(it->value(), [&](std::string_view t) {
+      if (!(keep_upgrade && iequals(t, "upgrade"))) named.emplace_back(t);
+    });
+  }
+  for (const auto& name : named) fields.erase(name);
+  for (auto f : kHopByHop) fields.erase(f);
+  if (!keep_upgrade) fields.erase(http::field::upgrade);
+}
+
+void add_forwarded_headers(http::fields& fields, std::string_view client_ip) {
+  auto xff = fields.find("x-forwarded-for");
+  if (xff != fields.end()) {
+    std::string value(xff->value());
+    value += ", ";
+    value += client_ip;
+    fields.set("X-Forwarded-For", value);
+  } else {
+    fields.set("X-Forwarded-For", client_ip);
+  }
+  if (fields.find("x-forwarded-proto") == fields.end()) fields.set("X-Forwarded-Proto", "http");
+  if (fields.find("x-forwarded-host") == fields.end()) {
+    auto host = fields.find(http::field::host);
+    if (host != fields.end()) fields.set("X-Forwarded-Host", host->value());
+  }
+}
+
+std::string ensure_request_id(http::fields& fields) {
+  auto it = fields.find("x-request-id");
+  if (it != fields.end() && sane_request_id(it->value())) return std::string(it->value());
+  // Not a secret: uniqueness is what matters, so a per-thread PRNG is enough.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    auto bits = rng();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
+  }
+  fields.set("X-Request-Id", id);
+  return id;
+}
+
+}  // namespace keygate::proxy

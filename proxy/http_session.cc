@@ -1,0 +1,541 @@
+// The Beast-heavy translation unit: parsing, serializing and relaying HTTP/1.1.
+#include "proxy/http_session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "proxy/error_body.h"
+#include "proxy/header_rewrite.h"
+#include "proxy/request_context.h"
+#include "proxy/request_guard.h"
+#include "proxy/request_steps.h"
+#include "proxy/worker.h"
+
+namespace keygate::proxy {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+
+// How one request ended, for the access log and metrics.
+struct Outcome {
+  unsigned status = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  double upstream_ms = -1;
+  bool keep_alive = false;
+};
+
+class Session final : public HttpSession, public std::enable_shared_from_this<Session> {
+ public:
+  Session(Worker& worker, tcp::socket socket)
+      : worker_(worker), client_(std::move(socket)) {
+    boost::system::error_code ec;
+    const auto remote = client_.socket().remote_endpoint(ec);
+    if (!ec) {
+      client_address_ = remote.address();
+      client_ip_ = client_address_.to_string();
+    }
+    client_.socket().set_option(tcp::no_delay(true), ec);
+  }
+
+  void run() {
+    worker_.add_session(this);
+    worker_.state().connections.fetch_add(1, std::memory_order_relaxed);
+    worker_.state().metrics.connections_open.add(1);
+    worker_.state().metrics.connections_total.inc();
+    asio::co_spawn(client_.get_executor(), loop(shared_from_this()), asio::detached);
+  }
+
+  void close_if_idle() override {
+    if (idle_) {
+      boost::system::error_code ec;
+      client_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      client_.socket().close(ec);
+    }
+  }
+
+  ~Session() override {
+    worker_.remove_session(this);
+    worker_.state().connections.fetch_sub(1, std::memory_order_relaxed);
+    worker_.state().metrics.connections_open.add(-1);
+  }
+
+ private:
+  awaitable<void> loop(std::shared_ptr<Session> self) {
+    while (co_await serve_one()) {
+    }
+    boost::system::error_code ec;
+    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    client_.socket().close(ec);
+  }
+
+  // Serves one request; true when the connection stays open for the next one.
+  awaitable<bool> serve_one() {
+    const SnapshotPtr snapshot = worker_.snapshot();  // this request's configuration
+    const auto& limits = snapshot->config->limits;
+    // Bounds what one connection can make us hold: a header plus one read ahead.
+    buffer_.max_size(limits.max_header_bytes + kRelayBufferBytes);
+
+    if (buffer_.size() == 0) {
+      if (worker_.state().draining.load(std::memory_order_relaxed)) co_return false;
+      client_.expires_after(limits.idle_timeout);
+      idle_ = true;
+      auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(8192), nothrow_awaitable);
+      idle_ = false;
+      if (ec) co_return false;
+      buffer_.commit(n);
+    }
+
+    const auto started = Clock::now();
+    client_.expires_after(limits.client_header_timeout);
+    http::request_parser<http::buffer_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(boost::none);  // enforced per route once the route is known
+    auto [ec, n] = co_await http::async_read_header(client_, buffer_, parser, nothrow_awaitable);
+    if (ec) co_return co_await reject_unparsed(ec);
+
+    worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
+    worker_.state().metrics.requests_in_flight.add(1);
+    const bool keep = co_await handle(*snapshot, parser, started);
+    worker_.state().metrics.requests_in_flight.add(-1);
+    worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
+    co_return keep;
+  }
+
+  awaitable<bool> reject_unparsed(const boost::system::error_code& ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+      co_return false;
+    const ErrorSpec* spec = &errors::bad_request;
+    std::string_view reason = "bad_request";
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      spec = &errors::headers_too_large;
+      reason = "headers_too_large";
+    } else if (is_timeout(ec)) {
+      spec = &errors::request_timeout;
+      reason = "request_timeout";
+    }
+    worker_.state().metrics.rejected.with({std::string(reason)}).inc();
+    co_await send_local(11, spec->status, error_body(*spec), {}, false);
+    co_return false;
+  }
+
+  awaitable<bool> handle(const Snapshot& snapshot, http::request_parser<http::buffer_body>& parser,
+                         Clock::time_point started) {
+    auto& req = parser.get();
+    const auto version = req.version();
+    const bool client_keep_alive = req.keep_alive();
+    std::string_view target = req.target();
+    const auto query_at = target.find('?');
+    const std::string path(target.substr(0, query_at));
+    const std::string method(req.method_string());
+    const std::string request_id = ensure_request_id(req.base());
+
+    Outcome outcome;
+    const RouteRuntime* route = nullptr;
+    std::optional<RequestContext> ctx;
+
+    auto finish = [&](std::string_view decision) {
+      const auto status_class = outcome.status / 100;
+      if (route) {
+        route->requests_by_class[status_class < 6 ? status_class : 0]->inc();
+      }
+      AccessLogEntry entry;
+      entry.method = method;
+      entry.path = path;
+      entry.route = route ? std::string_view(route->config->name) : std::string_view("-");
+      entry.status = outcome.status;
+      entry.bytes_in = outcome.bytes_in;
+      entry.bytes_out = outcome.bytes_out;
+      entry.upstream_ms = outcome.upstream_ms;
+      entry.total_ms = ms_since(started);
+      entry.request_id = request_id;
+      entry.client_ip = client_ip_;
+      if (ctx && ctx->key) {
+        entry.key_id = ctx->key->id;
+        entry.key_prefix = ctx->key->prefix;
+        entry.org = ctx->key->org;
+      }
+      entry.decision = decision;
+      worker_.access_log().append(entry);
+      if (ctx) finish_request(worker_, *ctx, outcome.status);
+    };
+
+    // Framing first: nothing ambiguous travels further.
+    if (auto bad = check_request_framing(req)) {
+      worker_.state().metrics.rejected.with({std::string(bad->code)}).inc();
+      outcome.status = bad->status;
+      co_await send_local(version, bad->status, error_body(*bad), {}, false, request_id);
+      finish("rejected");
+      co_return false;
+    }
+
+    const std::string_view host = req[http::field::host];
+    const conf::RouteConfig* route_config = snapshot.router.match(host, method, path);
+    if (!route_config) {
+      outcome.status = 404;
+      const bool keep = client_keep_alive && parser.is_done();
+      co_await send_local(version, 404, error_body(errors::route_not_found), {}, keep, request_id);
+      finish("no_route");
+      co_return keep;
+    }
+    route = &snapshot.runtime(route_config);
+
+    // Body size: refuse a declared length over the limit before reading any of it.
+    const auto max_body =
+        route_config->max_body_bytes.value_or(snapshot.config->limits.max_body_bytes);
+    if (max_body != 0) {
+      if (parser.content_length() && *parser.content_length() > max_body) {
+        outcome.status = 413;
+        co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
+                            request_id);
+        finish("body_too_large");
+        co_return false;
+      }
+      parser.body_limit(max_body);
+    }
+
+    ctx.emplace(RequestContext{req.base(), snapshot, *route, client_address_, client_ip_,
+                               std::string(target)});
+    co_await run_request_steps(worker_, *ctx);
+    if (ctx->answer) {
+      outcome.status = ctx->answer->status;
+      const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
+      auto headers = std::move(ctx->answer->headers);
+      for (auto& h : ctx->response_headers) headers.push_back(std::move(h));
+      co_await send_local(version, ctx->answer->status, std::move(ctx->answer->body), headers,
+                          keep, request_id);
+      finish(ctx->decision);
+      co_return keep;
+    }
+
+    const bool keep = co_await forward(snapshot, parser, *ctx, client_keep_alive, outcome);
+    finish(ctx->decision);
+    co_return keep;
+  }
+
+  // Relays the request upstream and the response back. Returns whether the client
+  // connection may be kept.
+  awaitable<bool> forward(const Snapshot& snapshot, http::request_parser<http::buffer_body>& parser,
+                          RequestContext& ctx, bool client_keep_alive, Outcome& outcome) {
+    auto& req = parser.get();
+    const auto& route = *ctx.route.config;
+    const auto& limits = snapshot.config->limits;
+    auto pool = worker_.pool(ctx.route.upstream_index);
+    const auto& upstream = pool->config();
+    const auto version = req.version();
+    const bool is_head = req.method() == http::verb::head;
+
+    // Upgrade (WebSocket): the only hop-by-hop header that must cross, with Connection.
+    const bool upgrade = req.count(http::field::upgrade) > 0 &&
+                         connection_has_token(req.base(), "upgrade");
+    const bool expects_continue =
+        beast::iequals(req[http::field::expect], "100-continue") && !parser.is_done();
+    const bool request_chunked = parser.chunked();
+
+    strip_hop_by_hop(req.base(), upgrade);
+    if (expects_continue) req.erase(http::field::expect);  // keygate answers 100 itself
+    add_forwarded_headers(req.base(), ctx.client_ip);
+    {
+      std::string_view t = ctx.target;
+      const auto q = t.find('?');
+      std::string upstream_target =
+          upstream_path(route, upstream, t.substr(0, q));
+      if (q != std::string_view::npos) upstream_target.append(t.substr(q));
+      req.target(upstream_target);
+    }
+    req.version(11);
+    if (upgrade) {
+      req.set(http::field::connection, "upgrade");
+    } else {
+      req.keep_alive(true);
+    }
+    if (request_chunked) req.chunked(true);
+
+    // Upstream connection: a stale pooled one may fail before anything reached the server;
+    // a request whose body has not been touched can then go again on a fresh connection.
+    std::unique_ptr<UpstreamConnection> conn;
+    const auto upstream_started = Clock::now();
+    std::optional<http::request_serializer<http::buffer_body>> sr;
+    bool header_sent = false;
+    for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
+      auto acquired = co_await pool->acquire(attempt > 0);
+      if (!acquired.connection) {
+        const auto& spec = acquired.error == AcquireError::timeout     ? errors::upstream_timeout
+                           : acquired.error == AcquireError::pool_full ? errors::upstream_busy
+                                                                       : errors::upstream_unavailable;
+        count_upstream_error(upstream, acquired.error == AcquireError::timeout ? "connect_timeout"
+                                       : acquired.error == AcquireError::pool_full ? "pool_full"
+                                                                                   : "connect_failed");
+        outcome.status = spec.status;
+        const bool keep = client_keep_alive && parser.is_done();
+        co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
+                            std::string(req["x-request-id"]));
+        co_return keep;
+      }
+      conn = std::move(acquired.connection);
+      conn->stream.expires_after(upstream.response_timeout);
+      sr.emplace(req);
+      auto [ec, n] = co_await http::async_write_header(conn->stream, *sr, nothrow_awaitable);
+      if (!ec) {
+        header_sent = true;
+        break;
+      }
+      const bool stale = conn->reused;
+      pool->release(std::move(conn), false);
+      if (!stale) break;
+    }
+    if (!header_sent) {
+      count_upstream_error(upstream, "write_failed");
+      outcome.status = 502;
+      co_await send_local(version, 502, error_body(errors::upstream_unavailable),
+                          ctx.response_headers, false, std::string(req["x-request-id"]));
+      co_return false;
+    }
+
+    // Request body.
+    if (expects_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      client_.expires_after(limits.body_timeout);
+      auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
+      if (ec) {
+        pool->release(std::move(conn), false);
+        co_return false;
+      }
+    }
+    const auto body_error = co_await relay_body(client_, buffer_, parser, conn->stream, *sr,
+                                                limits.body_timeout, outcome.bytes_in);
+    if (body_error != RelayError::none) {
+      pool->release(std::move(conn), false);
+      if (body_error == RelayError::too_large) {
+        outcome.status = 413;
+        co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
+                            std::string(req["x-request-id"]));
+      } else if (body_error == RelayError::input) {
+        // A malformed or stalled request body: say so, then drop the connection.
+        outcome.status = 400;
+        co_await send_local(version, 400, error_body(errors::bad_request), {}, false,
+                            std::string(req["x-request-id"]));
+      } else if (body_error == RelayError::output) {
+        count_upstream_error(upstream, "write_failed");
+        outcome.status = 502;
+        co_await send_local(version, 502, error_body(errors::upstream_unavailable), {}, false,
+                            std::string(req["x-request-id"]));
+      }
+      co_return false;  // the client's input is in an unknown state
+    }
+
+    // Response header; informational (1xx) responses other than 101 are dropped.
+    std::optional<http::response_parser<http::buffer_body>> rp;
+    for (;;) {
+      rp.emplace();
+      rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
+      rp->body_limit(boost::none);
+      if (is_head) rp->skip(true);
+      conn->stream.expires_after(upstream.response_timeout);
+      auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp,
+                                                      nothrow_awaitable);
+      if (ec) {
+        pool->release(std::move(conn), false);
+        const auto& spec = is_timeout(ec) ? errors::upstream_timeout : errors::upstream_bad_response;
+        count_upstream_error(upstream, is_timeout(ec) ? "response_timeout" : "bad_response");
+        outcome.status = spec.status;
+        co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, false,
+                            std::string(req["x-request-id"]));
+        co_return false;
+      }
+      const auto status = rp->get().result_int();
+      if (status < 100 || status >= 200 || status == 101) break;
+    }
+    outcome.upstream_ms = ms_since(upstream_started);
+    ctx.route.upstream_latency->observe(outcome.upstream_ms / 1000.0);
+
+    auto& res = rp->get();
+    outcome.status = res.result_int();
+    const bool switching = outcome.status == 101 && upgrade;
+    const bool upstream_keep_alive = res.keep_alive() && !switching;
+    const bool response_has_length = rp->content_length().has_value();
+    strip_hop_by_hop(res.base(), switching);
+    for (const auto& [name, value] : ctx.response_headers) res.set(name, value);
+    res.set("X-Request-Id", req["x-request-id"]);
+    res.version(version);
+
+    if (switching) {
+      res.set(http::field::connection, "upgrade");
+      co_return co_await tunnel(std::move(conn), res, limits.idle_timeout, outcome);
+    }
+
+    // A close-delimited upstream body must not end a keep-alive client connection: re-frame
+    // it as chunked (HTTP/1.1) or close after it (HTTP/1.0).
+    const bool has_body = !is_head && outcome.status != 204 && outcome.status != 304;
+    bool keep_client = client_keep_alive &&
+                       !worker_.state().draining.load(std::memory_order_relaxed);
+    if (has_body && !response_has_length) {
+      if (version >= 11) {
+        res.chunked(true);
+      } else {
+        keep_client = false;
+      }
+    }
+    res.keep_alive(keep_client);
+
+    http::response_serializer<http::buffer_body> rsr{res};
+    client_.expires_after(limits.body_timeout);
+    {
+      auto [ec, n] = co_await http::async_write_header(client_, rsr, nothrow_awaitable);
+      if (ec) {
+        pool->release(std::move(conn), false);
+        co_return false;
+      }
+    }
+    auto relay_error = co_await relay_body(conn->stream, conn->buffer, *rp, client_, rsr,
+                                           limits.body_timeout, outcome.bytes_out);
+    pool->release(std::move(conn),
+                  relay_error == RelayError::none && upstream_keep_alive && rp->is_done());
+    if (relay_error != RelayError::none) {
+      if (relay_error == RelayError::input) count_upstream_error(upstream, "body_read_failed");
+      co_return false;  // the response is cut short: closing tells the client so
+    }
+    co_return keep_client;
+  }
+
+  enum class RelayError { none = 0, input, output, too_large };
+
+  // Streams a message body from `input` (through its parser) to `output` (through its
+  // serializer) in pieces of kRelayBufferBytes, the Beast relay() pattern. Each read and
+  // write gets `timeout`: a peer that stops making progress is dropped.
+  template <class Input, class Parser, class Output, class Serializer>
+  awaitable<RelayError> relay_body(Input& input, beast::flat_buffer& input_buffer, Parser& p,
+                                   Output& output, Serializer& sr,
+                                   std::chrono::milliseconds timeout, std::uint64_t& bytes) {
+    if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
+    // Beast reads at most the buffer's spare capacity at a time: without room, a large
+    // body would move in header-sized sips.
+    if (!p.is_done() && input_buffer.capacity() < kRelayBufferBytes)
+      input_buffer.reserve(kRelayBufferBytes);
+    char* buf = relay_buffer_.get();
+    auto& body = p.get().body();
+    if (p.is_done()) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    do {
+      if (!p.is_done()) {
+        body.data = buf;
+        body.size = kRelayBufferBytes;
+        input.expires_after(timeout);
+        auto [ec, n] = co_await http::async_read(input, input_buffer, p, nothrow_awaitable);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec == http::error::body_limit) co_return RelayError::too_large;
+        if (ec) co_return RelayError::input;
+        body.size = kRelayBufferBytes - body.size;
+        body.data = buf;
+        body.more = !p.is_done();
+        bytes += body.size;
+      } else {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+      }
+      output.expires_after(timeout);
+      auto [ec, n] = co_await http::async_write(output, sr, nothrow_awaitable);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return RelayError::output;
+    } while (!p.is_done() && !sr.is_done());
+    co_return RelayError::none;
+  }
+
+  // After 101 Switching Protocols: bytes both ways until either side closes or goes quiet.
+  awaitable<bool> tunnel(std::unique_ptr<UpstreamConnection> conn,
+                         http::response_header<>& res, std::chrono::milliseconds idle_timeout,
+                         Outcome& outcome) {
+    http::response<http::empty_body> head{std::move(res)};
+    client_.expires_after(idle_timeout);
+    auto [ec, n] = co_await http::async_write(client_, head, nothrow_awaitable);
+    if (ec) co_return false;
+    // Bytes already read past the headers on either side belong to the tunnel.
+    if (conn->buffer.size() > 0) {
+      auto [wec, wn] = co_await asio::async_write(client_, conn->buffer.data(), nothrow_awaitable);
+      if (wec) co_return false;
+      conn->buffer.consume(wn);
+    }
+    if (buffer_.size() > 0) {
+      auto [wec, wn] =
+          co_await asio::async_write(conn->stream, buffer_.data(), nothrow_awaitable);
+      if (wec) co_return false;
+      buffer_.consume(wn);
+    }
+    co_await (pump(client_, conn->stream, idle_timeout, outcome.bytes_in) ||
+              pump(conn->stream, client_, idle_timeout, outcome.bytes_out));
+    co_return false;
+  }
+
+  static awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
+                              std::chrono::milliseconds idle_timeout, std::uint64_t& bytes) {
+    std::array<char, 16 * 1024> buf;
+    for (;;) {
+      from.expires_after(idle_timeout);
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), nothrow_awaitable);
+      if (ec) co_return;
+      to.expires_after(idle_timeout);
+      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), nothrow_awaitable);
+      if (wec) co_return;
+      bytes += n;
+    }
+  }
+
+  awaitable<void> send_local(unsigned version, unsigned status, std::string body,
+                             const HeaderList& headers, bool keep_alive,
+                             std::string_view request_id = {}) {
+    http::response<http::string_body> res{static_cast<http::status>(status),
+                                          version >= 10 ? version : 11u};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    if (!request_id.empty()) res.set("X-Request-Id", request_id);
+    for (const auto& [name, value] : headers) res.set(name, value);
+    res.keep_alive(keep_alive && !worker_.state().draining.load(std::memory_order_relaxed));
+    res.body() = std::move(body);
+    res.prepare_payload();
+    client_.expires_after(worker_.snapshot()->config->limits.body_timeout);
+    co_await http::async_write(client_, res, nothrow_awaitable);
+  }
+
+  void count_upstream_error(const conf::UpstreamConfig& upstream, std::string_view reason) {
+    worker_.state().metrics.upstream_errors.with({upstream.name, std::string(reason)}).inc();
+  }
+
+  Worker& worker_;
+  beast::tcp_stream client_;
+  beast::flat_buffer buffer_;
+  asio::ip::address client_address_;
+  std::string client_ip_;
+  std::unique_ptr<char[]> relay_buffer_;
+  bool idle_ = false;
+};
+
+}  // namespace
+
+void HttpSession::start(Worker& worker, tcp::socket socket) {
+  std::make_shared<Session>(worker, std::move(socket))->run();
+}
+
+}  // namespace keygate::proxy

@@ -1,0 +1,61 @@
+#include "proxy/log.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <string>
+
+#include "proxy/error_body.h"
+
+namespace keygate::proxy {
+namespace {
+
+std::string_view level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "info";
+}
+
+void append_time(std::string& out) {
+  const auto now = std::chrono::system_clock::now();
+  const auto secs = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  out += buf;
+}
+
+}  // namespace
+
+void log_line(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  std::string line;
+  line.reserve(128);
+  line += R"({"time":")";
+  append_time(line);
+  line += R"(","level":")";
+  line += level_name(level);
+  line += R"(","msg":")";
+  append_json_escaped(line, message);
+  line += '"';
+  for (const auto& [key, value] : fields) {
+    line += ",\"";
+    append_json_escaped(line, key);
+    line += "\":\"";
+    append_json_escaped(line, value);
+    line += '"';
+  }
+  line += "}\n";
+  // A log line that cannot be written is dropped: logging must never stop the proxy.
+  [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+}  // namespace keygate::proxy

@@ -1,0 +1,27 @@
+// Every metric the proxy exposes, declared in one place.
+#pragma once
+
+#include "proxy/metrics_registry.h"
+
+namespace keygate::proxy {
+
+class ProxyMetrics {
+ public:
+  ProxyMetrics();
+
+  MetricsRegistry registry;
+
+  Family<Counter>& requests;          // route, class
+  Family<Histogram>& request_latency;  // route (end to end)
+  Family<Histogram>& upstream_latency;  // route (request sent -> response header)
+  Family<Counter>& upstream_errors;     // upstream, reason
+  Family<Counter>& rejected;            // reason (bad_request, headers_too_large, ...)
+  Gauge& connections_open;
+  Counter& connections_total;
+  Gauge& requests_in_flight;
+  Family<Counter>& config_reloads;  // result
+  Counter& config_reloads_ok;
+  Counter& config_reloads_failed;
+};
+
+}  // namespace keygate::proxy

@@ -1,0 +1,43 @@
+// What the policy steps (authentication, rate limits) see of a request and hand back to the
+// session. The session owns the HTTP exchange; the steps only read and edit this.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/message.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "auth/key_record.h"
+#include "proxy/snapshot.h"
+
+namespace keygate::proxy {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// An answer keygate gives itself instead of forwarding.
+struct LocalAnswer {
+  unsigned status = 500;
+  std::string body;  // JSON
+  HeaderList headers;
+};
+
+struct RequestContext {
+  boost::beast::http::request_header<>& header;  // steps may remove/add fields
+  const Snapshot& snapshot;
+  const RouteRuntime& route;
+  boost::asio::ip::address client_address;
+  std::string client_ip;
+  std::string target;  // path + query as it will be sent upstream; steps may edit the query
+
+  // Filled by the steps.
+  std::optional<LocalAnswer> answer;  // set: respond with it, do not forward
+  HeaderList response_headers;        // added to whatever response goes back (rate limits)
+  std::shared_ptr<const auth::KeyRecord> key;
+  std::shared_ptr<const auth::OrgRecord> org;
+  std::string_view decision = "allowed";  // for the access log and metrics
+};
+
+}  // namespace keygate::proxy

@@ -1,0 +1,60 @@
+#include "proxy/request_guard.h"
+
+#include <cctype>
+#include <string>
+
+namespace keygate::proxy {
+namespace {
+
+namespace http = boost::beast::http;
+
+std::size_t count(const http::request_header<>& h, http::field f) { return h.count(f); }
+
+std::string lower_trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::optional<ErrorSpec> check_request_framing(const http::request_header<>& h) {
+  const auto te_count = count(h, http::field::transfer_encoding);
+  const auto cl_count = count(h, http::field::content_length);
+
+  if (te_count > 0 && cl_count > 0) return errors::ambiguous_length;
+  if (cl_count > 1) {
+    // Equal duplicates are harmless per RFC 9112 §6.3, differing ones are an attack.
+    auto it = h.find(http::field::content_length);
+    const std::string first(it->value());
+    for (; it != h.end() && it->name() == http::field::content_length; ++it)
+      if (it->value() != first)
+        return ErrorSpec{400, "invalid_request_error", "bad_request",
+                         "Conflicting Content-Length headers"};
+  }
+  if (te_count > 1)
+    return ErrorSpec{400, "invalid_request_error", "bad_request",
+                     "Multiple Transfer-Encoding headers"};
+  if (te_count == 1) {
+    if (h.version() < 11)
+      return ErrorSpec{400, "invalid_request_error", "bad_request",
+                       "Transfer-Encoding is not allowed in HTTP/1.0"};
+    const auto te = lower_trimmed(h[http::field::transfer_encoding]);
+    if (te != "chunked") {
+      if (te.find("chunked") != std::string::npos)
+        return ErrorSpec{400, "invalid_request_error", "bad_request",
+                         "Malformed Transfer-Encoding"};
+      return errors::not_implemented;
+    }
+  }
+  const auto host_count = count(h, http::field::host);
+  if (host_count > 1)
+    return ErrorSpec{400, "invalid_request_error", "bad_request", "Multiple Host headers"};
+  if (host_count == 0 && h.version() >= 11)
+    return ErrorSpec{400, "invalid_request_error", "bad_request", "Missing Host header"};
+  return std::nullopt;
+}
+
+}  // namespace keygate::proxy

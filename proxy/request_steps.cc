@@ -1,0 +1,204 @@
+#include "proxy/request_steps.h"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+
+#include "auth/auth_result.h"
+#include "auth/credential.h"
+#include "proxy/policy_metrics.h"
+#include "proxy/worker.h"
+#include "proxy/worker_services.h"
+#include "ratelimit/headers.h"
+
+namespace keygate::proxy {
+namespace {
+
+namespace http = boost::beast::http;
+
+// Completes on the awaiting coroutine's executor, whatever thread the store answered on.
+// The initiation runs only when the result is co_awaited, after this function returned: it
+// captures by value (views and pointers into the awaiting frame, which stays alive).
+auto async_validate(auth::KeyValidator& validator, std::string_view raw_key,
+                    conf::KeySource::Kind source, const conf::RouteAuthConfig& route,
+                    const asio::ip::address& client) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(auth::AuthDecision)>(
+      [validator = &validator, raw_key, source, route = &route, client = &client](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        validator->validate(raw_key, source, *route, *client, [shared](auth::AuthDecision d) {
+          auto ex = asio::get_associated_executor(*shared);
+          asio::post(ex, [shared, d = std::move(d)]() mutable { (*shared)(std::move(d)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+auto async_limit(ratelimit::Limiter& limiter, std::span<const ratelimit::EffectivePolicy> policies,
+                 const ratelimit::Subject& subject) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(ratelimit::Decision)>(
+      [limiter = &limiter, policies, subject = &subject](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        limiter->check(policies, *subject, [shared](ratelimit::Decision d) {
+          auto ex = asio::get_associated_executor(*shared);
+          asio::post(ex, [shared, d = std::move(d)]() mutable { (*shared)(std::move(d)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+std::optional<std::string_view> find_header(const http::fields& fields, std::string_view name) {
+  auto it = fields.find(name);
+  if (it == fields.end()) return std::nullopt;
+  return it->value();
+}
+
+// Every place the route accepts a key from is cleared, not only the one that authenticated:
+// a second credential must not reach the upstream either.
+void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) {
+  for (const auto& source : auth.sources) {
+    if (source.kind == conf::KeySource::Kind::query) {
+      if (auth::query_of(ctx.target).find(source.name) != std::string_view::npos)
+        ctx.target = auth::remove_query_param(ctx.target, source.name);
+    } else {
+      ctx.header.erase(source.name);
+    }
+  }
+}
+
+void remove_identity_headers(http::fields& fields, const conf::IdentityHeadersConfig& names) {
+  for (const auto* name : {&names.key_id, &names.org, &names.environment, &names.key_type,
+                           &names.scopes, &names.plan})
+    if (!name->empty()) fields.erase(*name);
+}
+
+void add_identity_headers(http::fields& fields, const conf::IdentityHeadersConfig& names,
+                          const auth::KeyRecord& key, const auth::OrgRecord* org,
+                          std::string_view default_plan) {
+  fields.set(names.key_id, key.id);
+  fields.set(names.org, key.org);
+  fields.set(names.environment, key.environment);
+  fields.set(names.key_type, key.type);
+  std::string scopes;
+  for (const auto& scope : key.scopes) {
+    if (!scopes.empty()) scopes += ',';
+    scopes += scope;
+  }
+  fields.set(names.scopes, scopes);
+  fields.set(names.plan, org && !org->plan.empty() ? std::string_view(org->plan) : default_plan);
+}
+
+void answer_auth_failure(RequestContext& ctx, auth::AuthCode code) {
+  LocalAnswer answer;
+  answer.status = static_cast<unsigned>(auth::http_status(code));
+  answer.body = std::string(auth::error_body(code));
+  if (answer.status == 401) {
+    // RFC 6750 §3: tell the client how to authenticate.
+    answer.headers.push_back(
+        {"WWW-Authenticate",
+         code == auth::AuthCode::missing_api_key
+             ? std::string(R"(Bearer realm="keygate")")
+             : std::string(R"(Bearer realm="keygate", error="invalid_token")")});
+  } else if (answer.status == 503) {
+    answer.headers.push_back({"Retry-After", "1"});
+  }
+  ctx.answer = std::move(answer);
+  ctx.decision = auth::error_code(code);
+}
+
+awaitable<bool> authenticate(WorkerServices& services, RequestContext& ctx) {
+  const auto& auth = ctx.route.config->auth;
+  const auto credential = auth::extract_credential(
+      auth, [&](std::string_view name) { return find_header(ctx.header, name); },
+      auth::query_of(ctx.target));
+
+  auth::AuthDecision decision;
+  if (!credential.found()) {
+    decision.code = credential.oversized() ? auth::AuthCode::invalid_api_key
+                                           : auth::AuthCode::missing_api_key;
+  } else if (auto fast = services.validator->try_validate(credential.raw(), credential.source(),
+                                                          auth, ctx.client_address)) {
+    decision = std::move(*fast);
+  } else {
+    const auto started = std::chrono::steady_clock::now();
+    decision = co_await async_validate(*services.validator, credential.raw(),
+                                       credential.source(), auth, ctx.client_address);
+    services.metrics->store_lookup_latency.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  services.metrics->auth_decisions.with({std::string(auth::error_code(decision.code))}).inc();
+  // Identify the key in the access log even when it is refused (revoked, wrong scope, ...).
+  ctx.key = decision.key;
+  ctx.org = decision.org;
+  if (decision.code != auth::AuthCode::ok) {
+    answer_auth_failure(ctx, decision.code);
+    co_return false;
+  }
+  remove_credentials(ctx, auth);
+  add_identity_headers(ctx.header, ctx.snapshot.config->identity_headers, *decision.key,
+                       decision.org.get(), ctx.snapshot.config->keys.default_plan);
+  co_return true;
+}
+
+awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx) {
+  const auto& route = *ctx.route.config;
+  ratelimit::PolicyList policies;
+  if (ctx.key) {
+    policies = services.policies->resolve(route, ctx.org ? std::string_view(ctx.org->plan) : "",
+                                          ctx.key->type, ctx.key->limit_overrides);
+  } else {
+    policies = services.policies->resolve_anonymous(route);
+  }
+  if (!policies || policies->empty()) co_return;
+
+  ratelimit::Subject subject;
+  if (ctx.key) {
+    subject.key_id = ctx.key->id;
+    subject.org_id = ctx.key->org;
+  }
+  if (ctx.org) subject.org_created_at = ctx.org->created_at;
+  subject.route = route.name;
+  subject.client_ip = ctx.client_ip;
+  subject.on_store_failure = route.limit_failure;
+
+  const auto decision = co_await async_limit(*services.limiter, *policies, subject);
+  const auto& config = *ctx.snapshot.config;
+  for (const auto& header : ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers))
+    ctx.response_headers.emplace_back(header.name, header.value);
+
+  auto& metrics = *services.metrics;
+  if (decision.store_error) {
+    static constexpr const char* kModes[] = {"fail_open", "fail_closed", "local"};
+    metrics.rate_limit_failures.with({kModes[static_cast<int>(route.limit_failure)]}).inc();
+  }
+  for (std::size_t i = 0; i < decision.policies.size(); ++i) {
+    const auto& p = decision.policies[i];
+    const char* outcome = decision.store_error && !decision.local_fallback ? "store_error"
+                          : !p.allowed                                    ? "limited"
+                                                                          : "allowed";
+    metrics.rate_limit_decisions.with({p.name, outcome}).inc();
+  }
+  if (!decision.allowed()) {
+    LocalAnswer answer;
+    answer.status = ratelimit::http_status(decision);
+    answer.body = ratelimit::error_body(decision);
+    ctx.answer = std::move(answer);
+    ctx.decision = decision.outcome == ratelimit::Outcome::unavailable ? "rate_limit_unavailable"
+                                                                       : "rate_limited";
+  }
+}
+
+}  // namespace
+
+awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx) {
+  auto* services = worker.services();
+  // Identity headers only ever come from keygate: a client must not be able to claim one.
+  remove_identity_headers(ctx.header, ctx.snapshot.config->identity_headers);
+  if (!services) co_return;
+  if (ctx.route.config->auth.required) {
+    if (!co_await authenticate(*services, ctx)) co_return;
+  }
+  co_await apply_rate_limits(*services, ctx);
+}
+
+void finish_request(Worker& worker, const RequestContext& ctx, unsigned status) {}
+
+}  // namespace keygate::proxy

@@ -1,0 +1,270 @@
+#include "proxy/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "conf/config_loader.h"
+#include "proxy/admin_server.h"
+#include "proxy/dir_watcher.h"
+#include "proxy/http_session.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+#include "proxy/worker_services.h"
+
+namespace keygate::proxy {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The listening line is a contract with tests and orchestration scripts: keep its shape.
+void log_listening(std::string_view listener, const std::string& address, std::uint16_t port) {
+  std::string line = R"({"level":"info","msg":"listening","listener":")";
+  line += listener;
+  line += R"(","address":")" + address + R"(","port":)" + std::to_string(port) + "}\n";
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+class Server {
+ public:
+  Server(std::string config_path, conf::ConfigPtr config)
+      : config_path_(std::move(config_path)), config_(std::move(config)),
+        config_text_(read_file(config_path_)) {}
+
+  int run() {
+    std::string error;
+    auto sink = config_->access_log.enabled ? AccessLogSink::open(config_->access_log.path, &error)
+                                            : nullptr;
+    if (config_->access_log.enabled && !sink) {
+      log_error("cannot start", {{"reason", error}});
+      return 1;
+    }
+    services_ = SharedServices::create(*config_, state_.metrics, &error);
+    if (!services_) {
+      log_error("cannot start", {{"reason", error}});
+      return 1;
+    }
+
+    // Before any thread starts, so an early SIGTERM is a drain and not a kill.
+    asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
+    wait_signal(signals);
+
+    const int threads = config_->threads > 0
+                            ? config_->threads
+                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    auto snapshot = std::make_shared<const Snapshot>(config_, state_.metrics);
+    for (int i = 0; i < threads; ++i) {
+      auto worker = std::make_unique<Worker>(i, state_, sink);
+      worker->install_snapshot(snapshot);
+      worker->set_services(services_->for_worker(worker->io(), config_));
+      workers_.push_back(std::move(worker));
+    }
+
+    if (!open_listeners(&error)) {
+      log_error("cannot start", {{"reason", error}});
+      return 1;
+    }
+    if (config_->admin.enabled && !start_admin(&error)) {
+      log_error("cannot start", {{"reason", error}});
+      return 1;
+    }
+
+    for (auto& worker : workers_) worker->start();
+    services_->start(control_);
+    watch_files();
+
+    log_info("ready", {{"threads", std::to_string(threads)}});
+    control_.run();
+
+    for (auto& worker : workers_) worker->stop();
+    for (auto& worker : workers_) worker->join();
+    services_->stop();
+    if (admin_) admin_->stop();
+    log_info("stopped");
+    return 0;
+  }
+
+ private:
+  bool open_listeners(std::string* error) {
+    for (const auto& listener : config_->listeners) {
+      boost::system::error_code ec;
+      const auto ip = asio::ip::make_address(listener.address, ec);
+      if (ec) {
+        *error = "listener address '" + listener.address + "' is not an IP address";
+        return false;
+      }
+      auto acceptor = std::make_unique<tcp::acceptor>(control_);
+      const tcp::endpoint endpoint{ip, listener.port};
+      acceptor->open(endpoint.protocol(), ec);
+      if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor->bind(endpoint, ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        *error = "cannot listen on " + listener.address + ":" + std::to_string(listener.port) +
+                 ": " + ec.message();
+        return false;
+      }
+      log_listening("proxy", listener.address, acceptor->local_endpoint().port());
+      asio::co_spawn(control_, accept_loop(*acceptor), asio::detached);
+      acceptors_.push_back(std::move(acceptor));
+    }
+    return true;
+  }
+
+  // Accepts on the control thread and deals connections to workers round robin, which
+  // spreads a handful of long keep-alive connections evenly (SO_REUSEPORT hashing may not).
+  awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+    std::size_t next = 0;
+    for (;;) {
+      auto& worker = *workers_[next++ % workers_.size()];
+      auto [ec, socket] = co_await acceptor.async_accept(worker.io(), nothrow_awaitable);
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {
+        // EMFILE and friends: back off briefly instead of spinning.
+        asio::steady_timer pause(control_, std::chrono::milliseconds(50));
+        co_await pause.async_wait(nothrow_awaitable);
+        continue;
+      }
+      if (state_.connections.load(std::memory_order_relaxed) >=
+          static_cast<std::int64_t>(config_->limits.max_connections)) {
+        state_.metrics.rejected.with({"connection_limit"}).inc();
+        continue;  // closing the socket is the cheapest refusal
+      }
+      asio::post(worker.io(), [&worker, s = std::move(socket)]() mutable {
+        HttpSession::start(worker, std::move(s));
+      });
+    }
+  }
+
+  bool start_admin(std::string* error) {
+    AdminHooks hooks;
+    hooks.ready = [this](std::string* reason) {
+      if (state_.draining.load()) {
+        *reason = "draining";
+        return false;
+      }
+      return services_->ready(reason);
+    };
+    hooks.metrics = [this] { return state_.metrics.registry.render() + services_->metrics(); };
+    admin_ = std::make_unique<AdminServer>(std::move(hooks));
+    if (!admin_->listen(config_->admin.address, config_->admin.port, error)) return false;
+    services_->install_admin_api(*admin_, *config_);
+    log_listening("admin", config_->admin.address, admin_->port());
+    admin_->start();
+    return true;
+  }
+
+  void watch_files() {
+    const auto dir = std::filesystem::path(config_path_).parent_path().string();
+    config_watcher_ = std::make_unique<DirWatcher>(
+        control_, dir.empty() ? "." : dir,
+        std::vector<std::string>{std::filesystem::path(config_path_).filename().string()},
+        [this] { reload(false); });
+    std::string error;
+    if (!config_watcher_->start(&error))
+      log_warn("configuration file not watched; reload with SIGHUP", {{"reason", error}});
+  }
+
+  void wait_signal(asio::signal_set& signals) {
+    signals.async_wait([this, &signals](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        reload(true);
+        wait_signal(signals);
+        return;
+      }
+      begin_drain();
+    });
+  }
+
+  // `forced`: SIGHUP reloads even when the file's bytes did not change.
+  void reload(bool forced) {
+    const auto text = read_file(config_path_);
+    if (!forced && text == config_text_) return;
+    auto result = conf::load_config_file(config_path_);
+    if (!result.ok()) {
+      state_.metrics.config_reloads_failed.inc();
+      std::string reasons;
+      for (const auto& e : result.errors) reasons += (reasons.empty() ? "" : "; ") + e.to_string();
+      log_error("configuration reload refused; keeping the previous one", {{"errors", reasons}});
+      config_text_ = text;  // do not retry the same bad bytes on every event
+      return;
+    }
+    config_text_ = text;
+    config_ = result.config;
+    auto snapshot = std::make_shared<const Snapshot>(config_, state_.metrics);
+    for (auto& worker : workers_) worker->install_snapshot(snapshot);
+    services_->reload(config_);
+    state_.metrics.config_reloads_ok.inc();
+    log_info("configuration reloaded", {{"routes", std::to_string(config_->routes.size())}});
+  }
+
+  void begin_drain() {
+    if (state_.draining.exchange(true)) return;
+    log_info("draining", {{"in_flight", std::to_string(state_.in_flight.load())}});
+    for (auto& acceptor : acceptors_) {
+      boost::system::error_code ec;
+      acceptor->close(ec);
+    }
+    config_watcher_.reset();
+    for (auto& worker : workers_) worker->close_idle_sessions();
+    drain_deadline_ = std::chrono::steady_clock::now() + config_->limits.drain_timeout;
+    drain_timer_ = std::make_unique<asio::steady_timer>(control_);
+    poll_drain();
+  }
+
+  void poll_drain() {
+    const bool idle = state_.in_flight.load() == 0;
+    if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
+      if (!idle) log_warn("drain timeout; closing requests still in flight",
+                          {{"in_flight", std::to_string(state_.in_flight.load())}});
+      control_.stop();
+      return;
+    }
+    // Idle keep-alive connections may have been mid-request when drain began: sweep again.
+    for (auto& worker : workers_) worker->close_idle_sessions();
+    drain_timer_->expires_after(std::chrono::milliseconds(20));
+    drain_timer_->async_wait([this](boost::system::error_code ec) {
+      if (!ec) poll_drain();
+    });
+  }
+
+  std::string config_path_;
+  conf::ConfigPtr config_;
+  std::string config_text_;
+  ServerState state_;
+  asio::io_context control_{1};
+  std::shared_ptr<SharedServices> services_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<DirWatcher> config_watcher_;
+  std::unique_ptr<asio::steady_timer> drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+}  // namespace
+
+int serve(const std::string& config_path) {
+  auto result = conf::load_config_file(config_path);
+  if (!result.ok()) {
+    for (const auto& e : result.errors) log_error("configuration error", {{"error", e.to_string()}});
+    return 2;
+  }
+  // A peer closing mid-write must surface as an error code, not kill the process.
+  ::signal(SIGPIPE, SIG_IGN);
+  Server server(config_path, result.config);
+  return server.run();
+}
+
+}  // namespace keygate::proxy

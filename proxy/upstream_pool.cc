@@ -1,0 +1,105 @@
+#include "proxy/upstream_pool.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+namespace keygate::proxy {
+namespace {
+
+// Idle upstream connections older than this are not reused: servers commonly close idle
+// keep-alive connections after 5-75 s and a write into a closed one is wasted work.
+constexpr auto kMaxIdleAge = std::chrono::seconds(4);
+
+// True when the peer closed an idle connection (or sent bytes nobody asked for).
+bool went_stale(tcp::socket& socket) {
+  char byte;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+}  // namespace
+
+UpstreamPool::UpstreamPool(asio::any_io_executor executor, conf::UpstreamConfig config)
+    : executor_(std::move(executor)), config_(std::move(config)) {}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::pop_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!idle_.empty()) {
+    auto connection = std::move(idle_.back());
+    idle_.pop_back();
+    if (now - connection->idle_since < kMaxIdleAge &&
+        !went_stale(connection->stream.socket())) {
+      connection->reused = true;
+      return connection;
+    }
+    --open_;  // dropped: closes on destruction
+  }
+  return nullptr;
+}
+
+awaitable<Acquired> UpstreamPool::acquire(bool fresh) {
+  if (!fresh) {
+    if (auto connection = pop_idle()) co_return Acquired{std::move(connection)};
+  }
+  if (config_.max_connections != 0 && open_ >= config_.max_connections) {
+    // Wait for a release (which cancels our timer) or give up at the connect deadline.
+    asio::steady_timer timer(executor_, config_.connect_timeout);
+    auto self = shared_from_this();
+    auto it = waiters_.insert(waiters_.end(), &timer);
+    auto [ec] = co_await timer.async_wait(nothrow_awaitable);
+    waiters_.erase(it);
+    if (!ec) co_return Acquired{nullptr, AcquireError::pool_full};
+    if (auto connection = pop_idle()) co_return Acquired{std::move(connection)};
+    if (open_ >= config_.max_connections) co_return Acquired{nullptr, AcquireError::pool_full};
+  }
+  co_return co_await connect();
+}
+
+awaitable<Acquired> UpstreamPool::connect() {
+  auto self = shared_from_this();
+  ++open_;
+  auto connection = std::make_unique<UpstreamConnection>(executor_);
+  const auto deadline = std::chrono::steady_clock::now() + config_.connect_timeout;
+
+  tcp::resolver resolver(executor_);
+  auto [rec, endpoints] = co_await resolver.async_resolve(
+      config_.host, std::to_string(config_.port), tcp::resolver::numeric_service,
+      nothrow_awaitable);
+  if (rec) {
+    release(std::move(connection), false);
+    co_return Acquired{nullptr, AcquireError::refused};
+  }
+  connection->stream.expires_at(deadline);
+  auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints, nothrow_awaitable);
+  if (ec) {
+    const bool timed_out = ec == boost::beast::error::timeout;
+    release(std::move(connection), false);
+    co_return Acquired{nullptr, timed_out ? AcquireError::timeout : AcquireError::refused};
+  }
+  connection->stream.socket().set_option(tcp::no_delay(true));
+  connection->stream.expires_never();
+  co_return Acquired{std::move(connection)};
+}
+
+void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection, bool reusable) {
+  if (!connection) return;
+  if (reusable && idle_.size() < config_.max_idle_connections &&
+      connection->stream.socket().is_open() && connection->buffer.size() == 0) {
+    connection->stream.expires_never();
+    connection->idle_since = std::chrono::steady_clock::now();
+    idle_.push_back(std::move(connection));
+  } else {
+    --open_;
+    connection.reset();
+  }
+  if (!waiters_.empty()) waiters_.front()->cancel();
+}
+
+void UpstreamPool::close_idle() {
+  open_ -= idle_.size();
+  idle_.clear();
+  for (auto* waiter : waiters_) waiter->cancel();
+}
+
+}  // namespace keygate::proxy

@@ -1,0 +1,61 @@
+// Keep-alive connections to one upstream, owned by one worker thread (no locking).
+//
+// The pool bounds the number of connections it has open (idle + in use) at
+// max_connections; a request that finds the pool full waits up to connect_timeout for
+// a connection to come back.
+#pragma once
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <deque>
+#include <list>
+#include <memory>
+
+#include "conf/config.h"
+#include "proxy/asio_aliases.h"
+
+namespace keygate::proxy {
+
+struct UpstreamConnection {
+  explicit UpstreamConnection(const asio::any_io_executor& ex) : stream(ex) {}
+  boost::beast::tcp_stream stream;
+  boost::beast::flat_buffer buffer;
+  bool reused = false;  // it served a request before: a failure may just mean it went stale
+  std::chrono::steady_clock::time_point idle_since;
+};
+
+enum class AcquireError { none, refused, timeout, pool_full };
+
+struct Acquired {
+  std::unique_ptr<UpstreamConnection> connection;
+  AcquireError error = AcquireError::none;
+};
+
+class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
+ public:
+  UpstreamPool(asio::any_io_executor executor, conf::UpstreamConfig config);
+
+  // `fresh`: skip idle connections (used to retry after a stale one failed).
+  awaitable<Acquired> acquire(bool fresh = false);
+  // Hands a connection back; `reusable` when its last exchange ended cleanly with keep-alive.
+  void release(std::unique_ptr<UpstreamConnection> connection, bool reusable);
+
+  const conf::UpstreamConfig& config() const { return config_; }
+  std::size_t open_connections() const { return open_; }
+  std::size_t idle_connections() const { return idle_.size(); }
+  // Drops every idle connection (reload, shutdown).
+  void close_idle();
+
+ private:
+  awaitable<Acquired> connect();
+  std::unique_ptr<UpstreamConnection> pop_idle();
+
+  asio::any_io_executor executor_;
+  conf::UpstreamConfig config_;
+  std::deque<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used at the back
+  std::size_t open_ = 0;
+  std::list<asio::steady_timer*> waiters_;  // requests waiting for the pool to have room
+};
+
+}  // namespace keygate::proxy

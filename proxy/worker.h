@@ -1,0 +1,77 @@
+// One worker thread: its own single-threaded io_context, its own upstream pools and access-log
+// buffer, and the sessions it serves. Nothing here is shared between workers except the
+// read-only snapshot and the process-wide ServerState, so the data path takes no locks.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/access_log.h"
+#include "proxy/asio_aliases.h"
+#include "proxy/proxy_metrics.h"
+#include "proxy/snapshot.h"
+#include "proxy/upstream_pool.h"
+
+namespace keygate::proxy {
+
+class HttpSession;
+struct WorkerServices;
+
+// Process-wide state every worker reads.
+struct ServerState {
+  std::atomic<bool> draining{false};
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> connections{0};
+  ProxyMetrics metrics;
+};
+
+class Worker {
+ public:
+  Worker(int index, ServerState& state, std::shared_ptr<AccessLogSink> access_log);
+  ~Worker();
+
+  asio::io_context& io() { return io_; }
+  int index() const { return index_; }
+  ServerState& state() { return state_; }
+
+  void start();  // runs the io_context on a new thread
+  void stop();   // stops the io_context; join() waits for the thread
+  void join();
+
+  // Any thread: hands the worker a new configuration snapshot.
+  void install_snapshot(SnapshotPtr snapshot);
+  // Any thread: close keep-alive connections that sit idle between requests.
+  void close_idle_sessions();
+
+  // Worker thread only.
+  const SnapshotPtr& snapshot() const { return snapshot_; }
+  std::shared_ptr<UpstreamPool> pool(std::size_t upstream_index) const {
+    return pools_[upstream_index];
+  }
+  AccessLogBuffer& access_log() { return access_log_; }
+  WorkerServices* services() const { return services_.get(); }
+  void set_services(std::shared_ptr<WorkerServices> services) { services_ = std::move(services); }
+  void add_session(HttpSession* session) { sessions_.insert(session); }
+  void remove_session(HttpSession* session) { sessions_.erase(session); }
+
+ private:
+  void apply_snapshot(SnapshotPtr snapshot);
+  void schedule_log_flush();
+
+  int index_;
+  ServerState& state_;
+  asio::io_context io_{1};  // one thread: Asio may skip its internal locking
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  SnapshotPtr snapshot_;
+  std::vector<std::shared_ptr<UpstreamPool>> pools_;  // parallel to snapshot config upstreams
+  AccessLogBuffer access_log_;
+  std::unique_ptr<asio::steady_timer> flush_timer_;
+  std::shared_ptr<WorkerServices> services_;
+  std::unordered_set<HttpSession*> sessions_;
+};
+
+}  // namespace keygate::proxy

@@ -1,0 +1,79 @@
+#include "ratelimit/counter_key.h"
+
+namespace keygate::ratelimit {
+namespace {
+
+bool is_safe(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == '@';
+}
+
+struct Scope {
+  std::string_view kind;
+  std::string_view id;
+};
+
+Scope scope_of(Counter per, const Subject& subject) {
+  const Scope ip{"ip", subject.client_ip};
+  switch (per) {
+    case Counter::key:
+      return subject.key_id.empty() ? ip : Scope{"key", subject.key_id};
+    case Counter::org:
+      if (!subject.org_id.empty()) return {"org", subject.org_id};
+      return subject.key_id.empty() ? ip : Scope{"key", subject.key_id};
+    case Counter::route:
+      return {"route", subject.route};
+    case Counter::client_ip:
+      return ip;
+  }
+  return ip;
+}
+
+}  // namespace
+
+void append_escaped(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : value) {
+    if (is_safe(c)) {
+      out.push_back(c);
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xF]);
+    }
+  }
+}
+
+std::string hash_tag(const Subject& subject) {
+  std::string tag;
+  if (!subject.org_id.empty()) {
+    append_escaped(tag, subject.org_id);
+  } else if (!subject.key_id.empty()) {
+    append_escaped(tag, subject.key_id);
+  } else {
+    tag = "ip:";
+    append_escaped(tag, subject.client_ip);
+  }
+  return tag;
+}
+
+std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
+                        const Subject& subject) {
+  const Scope scope = scope_of(policy.per, subject);
+  std::string key;
+  key.reserve(prefix.size() + 16 + subject.org_id.size() + policy.name.size() + scope.id.size() +
+              scope.kind.size());
+  key.append(prefix);
+  key.append("rl:{");
+  key.append(hash_tag(subject));
+  key.append("}:");
+  append_escaped(key, policy.name);
+  key.push_back(':');
+  key.append(scope.kind);
+  key.push_back(':');
+  append_escaped(key, scope.id);
+  return key;
+}
+
+}  // namespace keygate::ratelimit

@@ -1,0 +1,118 @@
+#include "ratelimit/headers.h"
+
+#include <algorithm>
+
+namespace keygate::ratelimit {
+namespace {
+
+// Structured-field sf-string: only printable ASCII, with '"' and '\' escaped.
+void append_sf_string(std::string& out, std::string_view value) {
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  }
+  out.push_back('"');
+}
+
+void append_json_string(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (byte < 0x20) {
+      out.append("\\u00");
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+std::int64_t seconds_until(std::int64_t when_ms, std::int64_t now_ms) {
+  return std::max<std::int64_t>(0, ceil_seconds(when_ms - now_ms));
+}
+
+std::string draft_policy_header(const Decision& d) {
+  std::string value;
+  for (const PolicyDecision& p : d.policies) {
+    if (!value.empty()) value.append(", ");
+    append_sf_string(value, p.name);
+    value.append(";q=").append(std::to_string(p.limit));
+    value.append(";w=").append(std::to_string(ceil_seconds(p.window.count())));
+  }
+  return value;
+}
+
+std::string draft_state_header(const Decision& d) {
+  std::string value;
+  for (const PolicyDecision& p : d.policies) {
+    if (!value.empty()) value.append(", ");
+    append_sf_string(value, p.name);
+    value.append(";r=").append(std::to_string(p.remaining));
+    value.append(";t=").append(std::to_string(seconds_until(p.reset_ms, d.now_ms)));
+  }
+  return value;
+}
+
+}  // namespace
+
+HeaderFields rate_limit_headers(const Decision& d, bool draft_headers) {
+  HeaderFields fields;
+  if (d.closest && *d.closest < d.policies.size()) {
+    const PolicyDecision& p = d.policies[*d.closest];
+    fields.push_back({"X-RateLimit-Limit", std::to_string(p.limit)});
+    fields.push_back({"X-RateLimit-Remaining", std::to_string(p.remaining)});
+    fields.push_back({"X-RateLimit-Reset", std::to_string(p.reset_unix_s)});
+  }
+  if (draft_headers && !d.policies.empty()) {
+    fields.push_back({"RateLimit-Policy", draft_policy_header(d)});
+    fields.push_back({"RateLimit", draft_state_header(d)});
+  }
+  if (!d.allowed()) fields.push_back({"Retry-After", std::to_string(d.retry_after_s)});
+  return fields;
+}
+
+unsigned http_status(const Decision& d) {
+  switch (d.outcome) {
+    case Outcome::allowed:
+      return 200;
+    case Outcome::rate_limited:
+      return 429;
+    case Outcome::unavailable:
+      return 503;
+  }
+  return 503;
+}
+
+std::string error_body(const Decision& d) {
+  std::string body;
+  if (d.outcome == Outcome::unavailable) {
+    body.append(R"({"error":{"message":"Rate limiting is temporarily unavailable",)"
+                R"("type":"service_unavailable","code":"rate_limiter_unavailable","retry_after":)");
+    body.append(std::to_string(d.retry_after_s)).append("}}");
+    return body;
+  }
+  if (d.outcome != Outcome::rate_limited) return body;
+  const PolicyDecision* refused =
+      d.refused && *d.refused < d.policies.size() ? &d.policies[*d.refused] : nullptr;
+  const bool quota = refused && refused->is_quota;
+  body.append(R"({"error":{"message":)");
+  append_json_string(body, quota ? "Monthly quota exceeded" : "Rate limit exceeded");
+  body.append(R"(,"type":"rate_limit_error","code":)");
+  append_json_string(body, quota ? "monthly_quota_exceeded" : "rate_limit_exceeded");
+  body.append(R"(,"retry_after":)").append(std::to_string(d.retry_after_s));
+  if (refused) {
+    body.append(R"(,"policy":)");
+    append_json_string(body, refused->name);
+  }
+  body.append("}}");
+  return body;
+}
+
+}  // namespace keygate::ratelimit

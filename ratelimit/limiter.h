@@ -1,0 +1,25 @@
+// The rate-limit check the proxy calls once per request, whatever stores the counters.
+#pragma once
+
+#include <functional>
+#include <span>
+
+#include "ratelimit/decision.h"
+#include "ratelimit/policy.h"
+#include "ratelimit/subject.h"
+
+namespace keygate::ratelimit {
+
+class Limiter {
+ public:
+  virtual ~Limiter() = default;
+
+  // Checks one request against every policy and charges it to all of them only if all allow
+  // (a request the key limit refuses must not use up the org's quota). `done` runs exactly
+  // once, possibly before check() returns; implementations copy what they need from
+  // `policies` and `subject`, which need not outlive the call.
+  virtual void check(std::span<const EffectivePolicy> policies, const Subject& subject,
+                     std::function<void(Decision)> done) = 0;
+};
+
+}  // namespace keygate::ratelimit

@@ -1,0 +1,83 @@
+// Rate limits shared by every replica: one EVALSHA per request runs limiter_script.cc, which
+// reads every counter, decides, and charges all of them only if all allow.
+//
+// One RedisLimiter per worker thread, wrapping that worker's redis::Client: check() must be
+// called on the client's executor, and `done` runs there (inline when the circuit breaker is
+// open or there is nothing to check).
+//
+// Time: by default the script reads Redis' own clock (TIME), so replicas whose clocks are
+// skewed still agree on window boundaries and resets. `server_time = false` sends this
+// process's clock instead (tests drive it by hand).
+//
+// Failures (timeout after limiter_timeout, disconnection, error reply) count towards the
+// circuit breaker and are answered with the route's LimitFailureMode: fail_open allows,
+// fail_closed refuses with Outcome::unavailable (503) and a Retry-After, local asks `local`
+// (an InMemoryLimiter with limits divided by replica_count). Every such Decision has
+// store_error set so it can be counted.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "conf/config.h"
+#include "ratelimit/circuit_breaker.h"
+#include "ratelimit/clock.h"
+#include "ratelimit/limiter.h"
+#include "redis/redis_client.h"
+#include "redis/script.h"
+
+namespace keygate::ratelimit {
+
+struct RedisLimiterOptions {
+  std::string key_prefix = "kg:";
+  std::chrono::milliseconds timeout{20};
+  int breaker_failures = 5;
+  std::chrono::milliseconds breaker_open_for{2000};
+  bool server_time = true;
+  Clock clock;  // required: the breaker's clock, and the script's when !server_time
+  std::shared_ptr<Limiter> local;  // for LimitFailureMode::local; null: behave as fail_open
+};
+
+RedisLimiterOptions redis_limiter_options(const conf::RedisConfig& redis,
+                                          const conf::RateLimitConfig& limits, Clock clock,
+                                          std::shared_ptr<Limiter> local);
+
+class RedisLimiter final : public Limiter, public std::enable_shared_from_this<RedisLimiter> {
+ public:
+  struct Stats {
+    std::uint64_t checks = 0;
+    std::uint64_t store_errors = 0;      // failed script calls
+    std::uint64_t breaker_rejected = 0;  // not sent: breaker open
+    std::uint64_t local_fallbacks = 0;
+  };
+
+  RedisLimiter(std::shared_ptr<redis::Client> client, RedisLimiterOptions options);
+
+  void check(std::span<const EffectivePolicy> policies, const Subject& subject,
+             std::function<void(Decision)> done) override;
+  // Loads the script now (e.g. once connected), so the first request pays one round trip.
+  void preload();
+
+  const Stats& stats() const { return stats_; }
+  const CircuitBreaker& breaker() const { return breaker_; }
+
+ private:
+  struct Call;
+
+  void on_reply(Call& call, const redis::Result& result);
+  void on_store_failure(std::span<const EffectivePolicy> policies, const Subject& subject,
+                        std::function<void(Decision)> done);
+
+  std::shared_ptr<redis::Client> client_;
+  RedisLimiterOptions options_;
+  redis::Script script_;
+  CircuitBreaker breaker_;
+  Stats stats_;
+};
+
+std::shared_ptr<RedisLimiter> make_redis_limiter(std::shared_ptr<redis::Client> client,
+                                                 RedisLimiterOptions options);
+
+}  // namespace keygate::ratelimit

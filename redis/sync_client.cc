@@ -1,0 +1,132 @@
+// SyncClient on hiredis' blocking context: its socket timeouts give the deadline.
+#include "redis/sync_client.h"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "redis/argv.h"
+#include "redis/reply_convert.h"
+
+namespace keygate::redis {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds duration) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(duration.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((duration.count() % 1000) * 1000);
+  return tv;
+}
+
+struct ContextFree {
+  void operator()(redisContext* context) const { redisFree(context); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
+
+struct ReplyFree {
+  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
+
+class BlockingClient final : public SyncClient {
+ public:
+  explicit BlockingClient(const conf::RedisConfig& config) : config_(config) {
+    if (!config.password_env.empty())
+      if (const char* value = std::getenv(config.password_env.c_str())) password_ = value;
+  }
+
+  // hiredis resolves a host name with the blocking getaddrinfo(), which connect_timeout does
+  // not bound; acceptable off the data path.
+  bool connect(std::string* error) {
+    context_.reset();
+    ContextPtr context(redisConnectWithTimeout(config_.host.c_str(), config_.port,
+                                               to_timeval(config_.connect_timeout)));
+    std::string where = config_.host + ":" + std::to_string(config_.port);
+    if (!context || context->err) {
+      *error = "cannot connect to " + where + ": " +
+               (context ? context->errstr : "cannot allocate a hiredis context");
+      return false;
+    }
+    redisSetTimeout(context.get(), to_timeval(config_.command_timeout));
+    redisEnableKeepAlive(context.get());
+    if (!password_.empty() && !handshake(context.get(), {"AUTH", password_}, error)) return false;
+    if (config_.database != 0 &&
+        !handshake(context.get(), {"SELECT", std::to_string(config_.database)}, error))
+      return false;
+    context_ = std::move(context);
+    return true;
+  }
+
+  Result command(std::span<const std::string_view> args) override {
+    if (args.empty())
+      return Result{Status::ok, Reply{Reply::Type::error, 0, "ERR empty command", {}}};
+    // Reconnecting is only safe before sending: once a command is written it may have run, and
+    // sending it again could apply it twice (INCR). A connection the server closed while we were
+    // idle (restart, idle timeout) is detected here, which is the drop this client survives.
+    if (context_ && dropped_while_idle()) context_.reset();
+    if (!context_ && !connect(&last_error_)) return Result{Status::disconnected, {}};
+    Argv argv(args);
+    errno = 0;
+    ReplyPtr reply(static_cast<redisReply*>(
+        redisCommandArgv(context_.get(), argv.count(), argv.pointers(), argv.lengths())));
+    if (!reply) {
+      int error = errno;
+      bool timed_out = context_->err == REDIS_ERR_IO && (error == EAGAIN || error == EWOULDBLOCK);
+      last_error_ = context_->errstr;
+      // The reply may still come and would answer the next command: start afresh next time.
+      context_.reset();
+      return Result{timed_out ? Status::timeout : Status::disconnected, {}};
+    }
+    return Result{Status::ok, to_reply(*reply)};
+  }
+
+  std::string last_error() const override { return last_error_; }
+
+ private:
+  bool handshake(redisContext* context, std::initializer_list<std::string> words,
+                 std::string* error) {
+    std::vector<std::string_view> args(words.begin(), words.end());
+    Argv argv(args);
+    ReplyPtr reply(static_cast<redisReply*>(
+        redisCommandArgv(context, argv.count(), argv.pointers(), argv.lengths())));
+    std::string name(*words.begin());
+    if (!reply) {
+      *error = name + " failed: " + context->errstr;
+      return false;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+      *error = name + " refused: " + std::string(reply->str, reply->len);
+      return false;
+    }
+    return true;
+  }
+
+  // Between commands nothing should arrive: readability means EOF, an error, or stray bytes,
+  // and none of them leaves the connection usable.
+  bool dropped_while_idle() const {
+    pollfd watch{context_->fd, POLLIN, 0};
+    int ready = ::poll(&watch, 1, 0);
+    return ready != 0;
+  }
+
+  conf::RedisConfig config_;
+  std::string password_;
+  ContextPtr context_;
+  std::string last_error_;
+};
+
+}  // namespace
+
+std::unique_ptr<SyncClient> connect_sync(const conf::RedisConfig& config, std::string* error) {
+  auto client = std::make_unique<BlockingClient>(config);
+  std::string why;
+  if (!client->connect(&why)) {
+    if (error) *error = why;
+    return nullptr;
+  }
+  return client;
+}
+
+}  // namespace keygate::redis

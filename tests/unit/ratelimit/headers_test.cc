@@ -1,0 +1,105 @@
+#include "ratelimit/headers.h"
+
+#include <gtest/gtest.h>
+
+namespace keygate::ratelimit {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'020'000;
+
+PolicyDecision pd(std::string name, std::uint64_t limit, std::uint64_t remaining,
+                  std::int64_t window_ms, std::int64_t reset_ms) {
+  PolicyDecision p;
+  p.name = std::move(name);
+  p.limit = limit;
+  p.remaining = remaining;
+  p.window = std::chrono::milliseconds(window_ms);
+  p.reset_ms = reset_ms;
+  p.reset_unix_s = ceil_seconds(reset_ms);
+  return p;
+}
+
+std::string find(const HeaderFields& fields, const std::string& name) {
+  for (const auto& f : fields)
+    if (f.name == name) return f.value;
+  return "<absent>";
+}
+
+TEST(Headers, XRateLimitForThePolicyClosestToRunningOut) {
+  Decision d = decide({pd("per-key-minute", 60, 12, 60000, kNow + 40000),
+                       pd("per-org-second", 20, 19, 1000, kNow + 1000)},
+                      kNow);
+  HeaderFields f = rate_limit_headers(d, false);
+  EXPECT_EQ(f, (HeaderFields{{"X-RateLimit-Limit", "60"},
+                             {"X-RateLimit-Remaining", "12"},
+                             {"X-RateLimit-Reset", "1700000060"}}));
+}
+
+TEST(Headers, DraftHeadersListEveryPolicy) {
+  Decision d = decide({pd("per-key-minute", 60, 12, 60000, kNow + 40000),
+                       pd("monthly_quota", 30000, 29000, 2'592'000'000, kNow + 86'400'500)},
+                      kNow);
+  HeaderFields f = rate_limit_headers(d, true);
+  EXPECT_EQ(find(f, "RateLimit-Policy"),
+            R"("per-key-minute";q=60;w=60, "monthly_quota";q=30000;w=2592000)");
+  EXPECT_EQ(find(f, "RateLimit"), R"("per-key-minute";r=12;t=40, "monthly_quota";r=29000;t=86401)");
+  EXPECT_EQ(find(f, "Retry-After"), "<absent>");
+}
+
+TEST(Headers, RefusalAddsRetryAfterAndShowsTheRefusingPolicy) {
+  PolicyDecision refused = pd("per-key-minute", 60, 0, 60000, kNow + 40000);
+  refused.allowed = false;
+  refused.retry_after_ms = 39001;
+  refused.retry_after_s = 40;
+  Decision d = decide({pd("org", 10, 0, 1000, kNow + 500), refused}, kNow);
+  HeaderFields f = rate_limit_headers(d, false);
+  EXPECT_EQ(find(f, "X-RateLimit-Limit"), "60");
+  EXPECT_EQ(find(f, "X-RateLimit-Remaining"), "0");
+  EXPECT_EQ(find(f, "Retry-After"), "40");
+  EXPECT_EQ(http_status(d), 429u);
+  EXPECT_EQ(error_body(d),
+            R"({"error":{"message":"Rate limit exceeded","type":"rate_limit_error",)"
+            R"("code":"rate_limit_exceeded","retry_after":40,"policy":"per-key-minute"}})");
+}
+
+TEST(Headers, SpentMonthlyQuotaHasItsOwnCode) {
+  PolicyDecision quota = pd("monthly_quota", 30000, 0, 2'592'000'000, kNow + 86'400'000);
+  quota.allowed = false;
+  quota.retry_after_ms = 86'400'000;
+  quota.retry_after_s = 86400;
+  quota.is_quota = true;
+  Decision d = decide({quota}, kNow);
+  EXPECT_EQ(error_body(d),
+            R"({"error":{"message":"Monthly quota exceeded","type":"rate_limit_error",)"
+            R"("code":"monthly_quota_exceeded","retry_after":86400,"policy":"monthly_quota"}})");
+}
+
+TEST(Headers, StoreUnavailableIsA503WithRetryAfterAndNoLimits) {
+  Decision d = store_failure_refused(kNow, 1500);
+  HeaderFields f = rate_limit_headers(d, true);
+  EXPECT_EQ(f, (HeaderFields{{"Retry-After", "2"}}));
+  EXPECT_EQ(http_status(d), 503u);
+  EXPECT_EQ(error_body(d),
+            R"({"error":{"message":"Rate limiting is temporarily unavailable",)"
+            R"("type":"service_unavailable","code":"rate_limiter_unavailable","retry_after":2}})");
+}
+
+TEST(Headers, AllowedWithoutPoliciesHasNoHeadersOrBody) {
+  Decision d = store_failure_allowed(kNow);
+  EXPECT_TRUE(rate_limit_headers(d, true).empty());
+  EXPECT_EQ(error_body(d), "");
+  EXPECT_EQ(http_status(d), 200u);
+}
+
+TEST(Headers, NamesAreEscaped) {
+  PolicyDecision p = pd("a\"b\\c", 1, 0, 1000, kNow);
+  p.allowed = false;
+  p.retry_after_ms = 1;
+  p.retry_after_s = 1;
+  Decision d = decide({p}, kNow);
+  EXPECT_EQ(find(rate_limit_headers(d, true), "RateLimit"), R"("a\"b\\c";r=0;t=0)");
+  EXPECT_NE(error_body(d).find(R"("policy":"a\"b\\c")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keygate::ratelimit

@@ -1,0 +1,294 @@
+// RedisLimiter against a real redis-server: the same decisions as the in-memory limiter, one
+// EVALSHA per check, and the failure modes and circuit breaker when Redis goes away.
+#include "ratelimit/redis_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <optional>
+#include <random>
+
+#include "ratelimit/counter_key.h"
+#include "ratelimit/in_memory_limiter.h"
+#include "tests/support/redis_server.h"
+#include "tests/unit/ratelimit/test_util.h"
+
+namespace keygate::ratelimit {
+namespace {
+
+using namespace std::chrono_literals;
+using keygate::testing::RedisServer;
+using testing::ManualClock;
+using testing::monthly;
+using testing::policy;
+using testing::subject;
+
+// Drives the io_context until `done()` holds; never sleeps blindly.
+template <class Done>
+bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    io.restart();
+    io.run_for(2ms);
+  }
+  return true;
+}
+
+std::int64_t evalsha_calls(const RedisServer& server) {
+  const redis::Reply info = server.command({"INFO", "commandstats"});
+  const auto at = info.str.find("cmdstat_evalsha:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.str.substr(at + std::string_view("cmdstat_evalsha:calls=").size()));
+}
+
+class RedisLimiterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    conf::RedisConfig config;
+    config.host = "127.0.0.1";
+    config.port = server_.port();
+    config.connect_timeout = 1000ms;
+    config.reconnect_min = 20ms;
+    config.reconnect_max = 100ms;
+    client_ = redis::make_client(io_.get_executor(), config);
+    client_->start();
+    ASSERT_TRUE(run_until(io_, [&] { return client_->connected(); }));
+    local_ = std::make_shared<InMemoryLimiter>(clock_.clock(),
+                                               InMemoryLimiterOptions{.limit_divisor = 2});
+    limiter_ = make_limiter(200ms);
+  }
+
+  std::shared_ptr<RedisLimiter> make_limiter(std::chrono::milliseconds timeout) {
+    RedisLimiterOptions options;
+    options.key_prefix = "kg:";
+    options.timeout = timeout;
+    options.breaker_failures = 3;
+    options.breaker_open_for = 2000ms;
+    options.server_time = false;
+    options.clock = clock_.clock();
+    options.local = local_;
+    return make_redis_limiter(client_, options);
+  }
+
+  Decision check(RedisLimiter& limiter, const std::vector<EffectivePolicy>& policies,
+                 const Subject& s = subject()) {
+    std::optional<Decision> decision;
+    limiter.check(policies, s, [&](Decision d) { decision = std::move(d); });
+    EXPECT_TRUE(run_until(io_, [&] { return decision.has_value(); }));
+    return decision.value_or(Decision{});
+  }
+  Decision check(const std::vector<EffectivePolicy>& policies, const Subject& s = subject()) {
+    return check(*limiter_, policies, s);
+  }
+
+  Subject with_mode(conf::LimitFailureMode mode) {
+    Subject s = subject();
+    s.on_store_failure = mode;
+    return s;
+  }
+
+  RedisServer server_;
+  boost::asio::io_context io_;
+  ManualClock clock_{1'700'000'040'000};
+  std::shared_ptr<redis::Client> client_;
+  std::shared_ptr<InMemoryLimiter> local_;
+  std::shared_ptr<RedisLimiter> limiter_;
+};
+
+void expect_same(const Decision& redis, const Decision& memory, int step) {
+  ASSERT_EQ(redis.outcome, memory.outcome) << "step " << step;
+  ASSERT_EQ(redis.policies.size(), memory.policies.size());
+  EXPECT_EQ(redis.now_ms, memory.now_ms);
+  EXPECT_EQ(redis.retry_after_s, memory.retry_after_s) << "step " << step;
+  EXPECT_EQ(redis.refused, memory.refused) << "step " << step;
+  EXPECT_EQ(redis.closest, memory.closest) << "step " << step;
+  for (std::size_t i = 0; i < redis.policies.size(); ++i) {
+    const PolicyDecision& r = redis.policies[i];
+    const PolicyDecision& m = memory.policies[i];
+    EXPECT_EQ(r.allowed, m.allowed) << "step " << step << " " << r.name;
+    EXPECT_EQ(r.limit, m.limit) << "step " << step << " " << r.name;
+    EXPECT_EQ(r.remaining, m.remaining) << "step " << step << " " << r.name;
+    EXPECT_EQ(r.reset_ms, m.reset_ms) << "step " << step << " " << r.name;
+    EXPECT_EQ(r.retry_after_ms, m.retry_after_ms) << "step " << step << " " << r.name;
+  }
+  EXPECT_FALSE(redis.store_error);
+}
+
+TEST_F(RedisLimiterTest, DecidesExactlyLikeTheInMemoryLimiter) {
+  InMemoryLimiter memory(clock_.clock());
+  const std::vector<std::vector<EffectivePolicy>> sets{
+      {policy("fixed", Algorithm::fixed_window, 5, 2000)},
+      {policy("sliding", Algorithm::sliding_window, 7, 3000)},
+      {policy("bucket", Algorithm::token_bucket, 7, 3000, Counter::key, 3)},
+      {policy("per-key", Algorithm::sliding_window, 6, 5000),
+       policy("per-org", Algorithm::token_bucket, 13, 7000, Counter::org),
+       policy("route", Algorithm::fixed_window, 20, 10000, Counter::route),
+       policy("ip", Algorithm::sliding_window, 9, 4000, Counter::client_ip), monthly(40)},
+  };
+  const std::vector<Subject> subjects{subject("key_a", "org_1"), subject("key_b", "org_1"),
+                                      subject("key_c", "org_2"), subject("", "")};
+  std::mt19937_64 rng(11);
+  int step = 0;
+  for (const auto& policies : sets) {
+    for (int i = 0; i < 150; ++i, ++step) {
+      clock_.advance(std::uniform_int_distribution<std::int64_t>(0, 700)(rng));
+      const Subject& s = subjects[std::uniform_int_distribution<std::size_t>(0, 3)(rng)];
+      const Decision from_redis = check(policies, s);
+      const Decision from_memory = memory.check_now(policies, s);
+      expect_same(from_redis, from_memory, step);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST_F(RedisLimiterTest, OneEvalshaPerCheckWhateverThePolicyCount) {
+  const std::vector<EffectivePolicy> policies{
+      policy("a", Algorithm::sliding_window, 100, 60000),
+      policy("b", Algorithm::token_bucket, 100, 60000, Counter::org),
+      policy("c", Algorithm::fixed_window, 100, 60000, Counter::route), monthly(1000)};
+  ASSERT_TRUE(check(policies).allowed());  // the first use also loads the script
+  ASSERT_EQ(server_.command({"CONFIG", "RESETSTAT"}).str, "OK");
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(check(policies).allowed());
+  EXPECT_EQ(evalsha_calls(server_), 20);
+  const redis::Reply info = server_.command({"INFO", "commandstats"});
+  EXPECT_EQ(info.str.find("cmdstat_eval:"), std::string::npos);
+  EXPECT_EQ(info.str.find("cmdstat_script"), std::string::npos);
+}
+
+TEST_F(RedisLimiterTest, CountersAreHashTaggedAndExpire) {
+  const std::vector<EffectivePolicy> policies{
+      policy("per-key-minute", Algorithm::sliding_window, 60, 60000),
+      policy("bucket", Algorithm::token_bucket, 10, 1000, Counter::org)};
+  ASSERT_TRUE(check(policies).allowed());
+  const std::string window_key =
+      "kg:rl:{org_1}:per-key-minute:key:key_abc:" + std::to_string(clock_.now() / 60000);
+  EXPECT_EQ(server_.command({"GET", window_key}).str, "1");
+  const redis::Reply ttl = server_.command({"PTTL", window_key});
+  EXPECT_GT(ttl.integer, 60000);
+  EXPECT_LE(ttl.integer, 2 * 60000 + 1000);
+  const redis::Reply bucket_ttl = server_.command({"PTTL", "kg:rl:{org_1}:bucket:org:org_1"});
+  EXPECT_GT(bucket_ttl.integer, 0);
+  EXPECT_LE(bucket_ttl.integer, 100 + 1000);
+  EXPECT_EQ(server_.command({"DBSIZE"}).integer, 2);
+}
+
+TEST_F(RedisLimiterTest, ARefusalLeavesEveryCounterUntouched) {
+  const std::vector<EffectivePolicy> policies{policy("per-key", Algorithm::fixed_window, 2, 60000),
+                                              monthly(100)};
+  ASSERT_TRUE(check(policies).allowed());
+  ASSERT_TRUE(check(policies).allowed());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(check(policies).outcome, Outcome::rate_limited);
+  const std::int64_t period =
+      window_index(clock_.now(), subject().org_created_at * 1000, kQuotaPeriodMs);
+  EXPECT_EQ(
+      server_.command({"GET", "kg:rl:{org_1}:monthly_quota:org:org_1:" + std::to_string(period)})
+          .str,
+      "2");
+}
+
+TEST_F(RedisLimiterTest, ServerTimeModeUsesTheRedisClock) {
+  RedisLimiterOptions options;
+  options.timeout = 200ms;
+  options.clock = clock_.clock();  // far from the real time on purpose
+  auto limiter = make_redis_limiter(client_, options);
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
+  const Decision d = check(*limiter, policies);
+  ASSERT_TRUE(d.allowed());
+  const auto real_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  EXPECT_NEAR(static_cast<double>(d.now_ms), static_cast<double>(real_now), 5000.0);
+  EXPECT_GT(d.policies[0].reset_ms, d.now_ms);
+  EXPECT_LE(d.policies[0].reset_ms, d.now_ms + 60000);
+}
+
+TEST_F(RedisLimiterTest, FailOpenAllowsAndFlagsTheStoreError) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 1, 60000)};
+  server_.stop();
+  const Decision d = check(policies, with_mode(conf::LimitFailureMode::fail_open));
+  EXPECT_TRUE(d.allowed());
+  EXPECT_TRUE(d.store_error);
+  EXPECT_TRUE(d.policies.empty());
+  EXPECT_EQ(limiter_->stats().store_errors, 1u);
+}
+
+TEST_F(RedisLimiterTest, FailClosedRefusesAsUnavailableWithRetryAfter) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 1, 60000)};
+  server_.stop();
+  const Decision d = check(policies, with_mode(conf::LimitFailureMode::fail_closed));
+  EXPECT_EQ(d.outcome, Outcome::unavailable);
+  EXPECT_TRUE(d.store_error);
+  EXPECT_GE(d.retry_after_s, 1);
+}
+
+TEST_F(RedisLimiterTest, LocalFallsBackToInMemoryWithLimitsDividedByReplicas) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 4, 60000)};
+  server_.stop();
+  const Subject s = with_mode(conf::LimitFailureMode::local);
+  Decision first = check(policies, s);
+  EXPECT_TRUE(first.allowed());
+  EXPECT_TRUE(first.store_error);
+  EXPECT_TRUE(first.local_fallback);
+  EXPECT_EQ(first.policies[0].limit, 2u);
+  EXPECT_TRUE(check(policies, s).allowed());
+  Decision third = check(policies, s);
+  EXPECT_EQ(third.outcome, Outcome::rate_limited);
+  EXPECT_TRUE(third.local_fallback);
+}
+
+TEST_F(RedisLimiterTest, BreakerOpensThenProbesAndRecoversAfterRestart) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 50, 60000)};
+  ASSERT_TRUE(check(policies).allowed());
+  server_.stop();
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(check(policies).store_error);
+  EXPECT_EQ(limiter_->breaker().state(), CircuitBreaker::State::open);
+  EXPECT_EQ(limiter_->stats().store_errors, 3u);
+
+  // While open nothing is sent: the decision comes inline.
+  bool inline_done = false;
+  limiter_->check(policies, with_mode(conf::LimitFailureMode::fail_closed), [&](Decision d) {
+    inline_done = true;
+    EXPECT_EQ(d.outcome, Outcome::unavailable);
+    EXPECT_EQ(d.retry_after_s, 2);  // until the breaker lets a probe through
+  });
+  EXPECT_TRUE(inline_done);
+  EXPECT_EQ(limiter_->stats().breaker_rejected, 1u);
+
+  server_.start();
+  ASSERT_TRUE(run_until(io_, [&] { return client_->connected(); }));
+  // Still open until open_for has passed, even though Redis is back.
+  EXPECT_TRUE(check(policies).store_error);
+  clock_.advance(2000);
+  const Decision probe = check(policies);
+  EXPECT_FALSE(probe.store_error);
+  EXPECT_TRUE(probe.allowed());
+  EXPECT_EQ(limiter_->breaker().state(), CircuitBreaker::State::closed);
+  // Redis lost its data on restart (no persistence): counting started again.
+  EXPECT_EQ(probe.policies[0].remaining, 49u);
+}
+
+TEST_F(RedisLimiterTest, ASlowRedisTimesOutAtTheLimiterDeadline) {
+  auto limiter = make_limiter(30ms);
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
+  ASSERT_TRUE(check(*limiter, policies).allowed());
+  ASSERT_EQ(server_.command({"CLIENT", "PAUSE", "300", "ALL"}).str, "OK");
+  const auto started = std::chrono::steady_clock::now();
+  const Decision d = check(*limiter, policies, with_mode(conf::LimitFailureMode::fail_closed));
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(d.outcome, Outcome::unavailable);
+  EXPECT_LT(took, 250ms);
+  EXPECT_EQ(limiter->stats().store_errors, 1u);
+}
+
+TEST_F(RedisLimiterTest, NoPoliciesNeedsNoRoundTrip) {
+  bool done = false;
+  limiter_->check({}, subject(), [&](Decision d) {
+    done = true;
+    EXPECT_TRUE(d.allowed());
+  });
+  EXPECT_TRUE(done);
+}
+
+}  // namespace
+}  // namespace keygate::ratelimit
