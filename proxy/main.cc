@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "auth/keys_cli.h"
+#include "auth/usage_cli.h"
 #include "conf/config_loader.h"
 #include "proxy/server.h"
 
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
       ->envname("KEYGATE_CONFIG");
 
   keygate::auth::add_keys_commands(
+      app, std::make_shared<const keygate::auth::KeysCliEnv>(keygate::auth::default_keys_cli_env()));
+  keygate::auth::add_usage_commands(
       app, std::make_shared<const keygate::auth::KeysCliEnv>(keygate::auth::default_keys_cli_env()));
 
   try {

@@ -199,6 +199,21 @@ awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx) {
   co_await apply_rate_limits(*services, ctx);
 }
 
-void finish_request(Worker& worker, const RequestContext& ctx, unsigned status) {}
+void finish_request(Worker& worker, const RequestContext& ctx, unsigned status) {
+  auto* services = worker.services();
+  // Usage is per key: requests without a known key (missing, malformed, unknown) have no
+  // owner to charge and show up in the auth metrics instead.
+  if (!services || !services->usage || !ctx.key) return;
+  auth::UsageEvent event;
+  event.key_id = ctx.key->id;
+  event.org = ctx.key->org;
+  if (ctx.org) event.org_created_at = ctx.org->created_at;
+  event.status = status;
+  event.client_ip = ctx.client_ip;
+  // Only forwarded requests are calls against the org's period, like the monthly quota
+  // charges only what it admits; refusals still count for the key.
+  event.reached_upstream = !ctx.answer.has_value();
+  services->usage->record(event);
+}
 
 }  // namespace keygate::proxy

@@ -14,6 +14,9 @@
 #include "proxy/log.h"
 #include "proxy/policy_metrics.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/redis_health.h"
+#include "proxy/service_metrics.h"
+#include "proxy/usage_setup.h"
 #include "ratelimit/in_memory_limiter.h"
 #include "ratelimit/redis_limiter.h"
 #include "redis/redis_client.h"
@@ -44,6 +47,7 @@ class Services final : public SharedServices {
     metrics.registry.callback_gauge(
         "keygate_key_cache_negative_entries", "Unknown key hashes remembered by the key cache",
         [cache = cache_] { return double(cache->negative_size()); });
+    usage_ = start_usage_recorder(config, file_store_.get());
   }
 
   bool load(std::string* error) {
@@ -61,6 +65,7 @@ class Services final : public SharedServices {
     auto services = std::make_shared<WorkerServices>();
     services->metrics = &metrics_;
     services->policies = std::make_shared<const ratelimit::PolicyResolver>(config);
+    if (usage_) services->usage = usage_->add_shard();
     if (file_store_) {
       services->validator =
           std::make_unique<auth::KeyValidator>(config, cache_, hasher_, *file_store_);
@@ -76,7 +81,9 @@ class Services final : public SharedServices {
       options.breaker_open_for = config->rate_limits.breaker_open_for;
       options.clock = ratelimit::system_clock();
       options.local = local_limiter_;
-      services->limiter = ratelimit::make_redis_limiter(client, options);
+      auto limiter = ratelimit::make_redis_limiter(client, options);
+      redis_health_.add_worker(io, client, limiter);
+      services->limiter = limiter;
       asio::post(io, [client, lookup] {
         client->start();
         lookup->preload();
@@ -123,10 +130,13 @@ class Services final : public SharedServices {
   void stop() override {
     if (subscriber_) subscriber_->stop();
     file_watcher_.reset();
+    // Workers have stopped: this last flush writes everything they recorded.
+    if (usage_) usage_->stop();
   }
 
   void reload(conf::ConfigPtr config) override {
     auto policies = std::make_shared<const ratelimit::PolicyResolver>(config);
+    if (admin_api_) admin_api_->update_config(config);
     std::lock_guard lock(mutex_);
     for (auto& [io, weak] : workers_) {
       asio::post(*io, [weak = weak, config, policies] {
@@ -156,9 +166,18 @@ class Services final : public SharedServices {
     return true;
   }
 
-  std::string metrics() override { return {}; }
+  std::string metrics() override {
+    std::string text = render_cache_metrics(cache_->stats());
+    if (usage_) text += render_usage_metrics(usage_->stats());
+    if (!redis_health_.empty())
+      text += render_redis_metrics(redis_health_.collect(std::chrono::milliseconds(200)));
+    return text;
+  }
 
-  void install_admin_api(AdminServer&, const conf::Config&) override {}
+  void install_admin_api(AdminServer& admin, const conf::Config& config) override {
+    admin_api_ = make_admin_api(config, hasher_);
+    admin.set_api([api = admin_api_](const AdminRequest& request) { return api->handle(request); });
+  }
 
   void mark_loaded() { file_loaded_ = true; }
 
@@ -186,6 +205,10 @@ class Services final : public SharedServices {
   std::mutex mutex_;
   std::vector<std::shared_ptr<redis::Client>> clients_;
   std::vector<std::pair<asio::io_context*, std::weak_ptr<WorkerServices>>> workers_;
+  // Last: the recorder writes last_used_at through file_store_ until it is stopped.
+  std::unique_ptr<auth::UsageRecorder> usage_;
+  RedisHealth redis_health_;
+  std::shared_ptr<AdminApi> admin_api_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "auth/key_validator.h"
+#include "auth/usage_shard.h"
 #include "conf/config.h"
 #include "proxy/asio_aliases.h"
 #include "ratelimit/limiter.h"
@@ -26,6 +27,7 @@ struct WorkerServices {
   std::shared_ptr<ratelimit::Limiter> limiter;
   std::shared_ptr<const ratelimit::PolicyResolver> policies;  // of the current config
   PolicyMetrics* metrics = nullptr;
+  std::shared_ptr<auth::UsageShard> usage;  // this worker's usage counts; null: usage off
   std::function<void()> on_destroy;  // releases per-worker connections
   ~WorkerServices() {
     if (on_destroy) on_destroy();

@@ -192,12 +192,10 @@ TEST_F(RedisRateLimitTest, OneRedisRoundTripPerRequest) {
   std::smatch match;
   ASSERT_TRUE(std::regex_search(info, match, std::regex(R"(cmdstat_evalsha:calls=(\d+))"))) << info;
   EXPECT_EQ(std::stoi(match[1]), 20);
-  // Nothing else ran on the data path (INFO itself is the only other command).
-  std::regex any_call(R"(cmdstat_(\w+):calls=(\d+))");
-  for (auto it = std::sregex_iterator(info.begin(), info.end(), any_call); it != std::sregex_iterator(); ++it) {
-    const std::string name = (*it)[1];
-    if (name != "evalsha" && name != "info" && name != "config") ADD_FAILURE() << "unexpected " << name;
-  }
+  // Redis counts the commands a script runs too (GET, INCR, ... inside EVALSHA), so the
+  // round trips are the EVALSHA calls; no plain EVAL or SCRIPT LOAD was needed either.
+  EXPECT_EQ(info.find("cmdstat_eval:"), std::string::npos) << info;
+  EXPECT_EQ(info.find("cmdstat_script"), std::string::npos) << info;
 }
 
 TEST_F(RedisRateLimitTest, RedisDownFollowsEachRoutesFailureModeQuickly) {

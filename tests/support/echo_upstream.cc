@@ -123,6 +123,18 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+// Endpoints are chosen by the path's last segment (or last two for status/<code>), so they
+// work under whatever route prefix keygate forwards: /v1/slow, /api/x/status/503, /v1/ws.
+std::string_view last_segment(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string_view parent_segment(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view{} : last_segment(path.substr(0, slash));
+}
+
 std::optional<std::string> query_param(std::string_view target, std::string_view name) {
   const auto q = target.find('?');
   if (q == std::string_view::npos) return std::nullopt;
@@ -304,7 +316,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     current_.request_on_connection = requests_on_connection_;
     checksum_ = BodyChecksum{};
 
-    if (websocket::is_upgrade(req) && path_of(req.target()) == "/ws") {
+    if (websocket::is_upgrade(req) && last_segment(path_of(req.target())) == "ws") {
       current_.body_checksum = checksum_.hex();
       state_->record(current_);
       auto ws = std::make_shared<WebSocketSession>(std::move(socket_), state_, std::move(token_));
@@ -376,31 +388,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     state_->record(current_);
 
     const std::string_view path = path_of(current_.target);
-    if (path.rfind("/status/", 0) == 0) {
-      const auto code = to_u64(path.substr(8));
+    const std::string_view endpoint = last_segment(path);
+    if (parent_segment(path) == "status") {
+      const auto code = to_u64(endpoint);
       if (!code || *code < 200 || *code > 599) {
         return send_json(http::status::bad_request, {{"error", "status must be 200..599"}});
       }
       return send_json(static_cast<unsigned>(*code),
                        {{"status", static_cast<std::uint64_t>(*code)}});
     }
-    if (path == "/slow") {
+    if (endpoint == "slow") {
       const auto ms = to_u64(query_param(current_.target, "ms").value_or("1000"));
       timer_.expires_after(std::chrono::milliseconds(ms.value_or(1000)));
       timer_.async_wait(beast::bind_front_handler(&HttpSession::on_slow_timer, shared_from_this()));
       return;
     }
-    if (path == "/bytes") {
+    if (endpoint == "bytes") {
       const auto n = to_u64(query_param(current_.target, "n").value_or("0"));
       if (!n) return send_json(http::status::bad_request, {{"error", "n must be a number"}});
       return send_bytes(*n, query_param(current_.target, "chunked").value_or("0") == "1");
     }
-    if (path == "/upload") {
+    if (endpoint == "upload") {
       return send_json(http::status::ok, {{"body_bytes", current_.body_bytes},
                                           {"body_checksum", current_.body_checksum}});
     }
-    if (path == "/hang") return hang();
-    send_json(http::status::ok, echo_json(), /*close_after=*/path == "/close");
+    if (endpoint == "hang") return hang();
+    send_json(http::status::ok, echo_json(), /*close_after=*/endpoint == "close");
   }
 
   void on_slow_timer(beast::error_code ec) {

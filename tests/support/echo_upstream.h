@@ -5,7 +5,8 @@
 // removed, body bytes, which upstream connection carried it). Bodies are always read and
 // written in 64 KiB pieces, never held whole, so multi-gigabyte transfers stay flat in memory.
 //
-// Endpoints (path only; the query string selects options):
+// Endpoints, chosen by the last segment(s) of the path so that they work under any route
+// prefix (/v1/slow is /slow, /api/status/503 is /status/503); the query selects options:
 //   default          200 JSON {"method","target","headers":{...},"body_bytes":N,"body_checksum"}
 //   /status/<code>   answers <code> with {"status":<code>} (no body for 204 and 304)
 //   /slow?ms=N       waits N ms (a timer, the thread stays free), then answers like default

@@ -12,8 +12,11 @@
 // The constructor waits (polling, with a deadline) for "ready" and records the ports.
 //
 // The child gets PR_SET_PDEATHSIG(SIGKILL), so a crashed or aborted test leaves no keygate
-// behind; the destructor kills it too. When the current test failed, the directory is kept
-// and the tail of keygate's stderr is printed, which is usually the whole diagnosis.
+// behind; the destructor kills it too. (That signal follows the spawning *thread*: create the
+// process on a thread that outlives it, as the test's own thread does.)
+//
+// When the current test failed, the directory is kept and the tail of keygate's stderr is
+// printed, which is usually the whole diagnosis. KEYGATE_KEEP_TEST_DIRS=1 keeps it always.
 #pragma once
 
 #include <sys/types.h>

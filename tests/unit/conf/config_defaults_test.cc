@@ -72,11 +72,14 @@ TEST(ConfigDefaults, Plans) {
   ASSERT_NE(free, nullptr);
   EXPECT_EQ(free->max_keys, 1u);
   EXPECT_EQ(free->monthly_quota, 30000u);
-  EXPECT_EQ(config.find_plan("starter")->max_keys, 2u);
-  EXPECT_EQ(config.find_plan("growth")->max_keys, 5u);
-  EXPECT_EQ(config.find_plan("scale")->max_keys, 10u);
-  EXPECT_EQ(config.find_plan("enterprise")->max_keys, std::nullopt);
-  EXPECT_EQ(config.find_plan("enterprise")->monthly_quota, std::nullopt);
+  const std::pair<const char*, std::optional<std::size_t>> max_keys[] = {
+      {"starter", 2}, {"growth", 5}, {"scale", 10}, {"enterprise", std::nullopt}};
+  for (const auto& [name, expected] : max_keys) {
+    const PlanConfig* plan = config.find_plan(name);
+    ASSERT_NE(plan, nullptr) << name;
+    EXPECT_EQ(plan->max_keys, expected) << name;
+    EXPECT_EQ(plan->monthly_quota, std::nullopt) << name;
+  }
 }
 
 TEST(ConfigDefaults, ExplicitPlansReplaceTheDefaults) {
@@ -86,9 +89,13 @@ TEST(ConfigDefaults, ExplicitPlansReplaceTheDefaults) {
       "  default_plan: hobby\n"));
   ASSERT_EQ(config.keys.plans.size(), 2u);
   EXPECT_EQ(config.find_plan("free"), nullptr);
-  EXPECT_EQ(config.find_plan("hobby")->max_keys, 3u);
-  EXPECT_EQ(config.find_plan("hobby")->monthly_quota, 1000u);
-  EXPECT_EQ(config.find_plan("corp")->max_keys, std::nullopt);  // absent: unlimited
+  const PlanConfig* hobby = config.find_plan("hobby");
+  const PlanConfig* corp = config.find_plan("corp");
+  ASSERT_NE(hobby, nullptr);
+  ASSERT_NE(corp, nullptr);
+  EXPECT_EQ(hobby->max_keys, 3u);
+  EXPECT_EQ(hobby->monthly_quota, 1000u);
+  EXPECT_EQ(corp->max_keys, std::nullopt);  // absent: unlimited
 }
 
 TEST(ConfigDefaults, RouteDefaults) {
@@ -143,6 +150,7 @@ TEST(ConfigDefaults, RouteAuthParsing) {
                   "      scopes_any: [a, b]\n"
                   "      environments: [live]\n"
                   "      key_types: [secret]\n"));
+  ASSERT_EQ(config.routes.size(), 2u);
   EXPECT_FALSE(config.routes[0].auth.required);
   const RouteAuthConfig& auth = config.routes[1].auth;
   EXPECT_TRUE(auth.required);
@@ -168,6 +176,7 @@ TEST(ConfigDefaults, UpstreamUrlIsSplitAndDefaultsApply) {
            "  - {name: b, url: \"http://[::1]:8000\", connect_timeout: 250ms, max_connections: 0}\n"
            "routes: [{match: {path_prefix: /}, upstream: a}]\n"
            "store: {kind: file, file: keys.yaml}\n"));
+  ASSERT_EQ(config.upstreams.size(), 2u);
   const UpstreamConfig& a = config.upstreams[0];
   EXPECT_EQ(a.url, "http://Backend.internal/api/");
   EXPECT_EQ(a.host, "backend.internal");
@@ -190,7 +199,9 @@ TEST(ConfigDefaults, IdleConnectionsFollowASmallerConnectionLimit) {
                 "routes: [{match: {path_prefix: /}, upstream: api}]\n"
                 "store: {kind: file, file: keys.yaml}\n");
   };
-  EXPECT_EQ(loaded(upstream_with("max_connections: 10")).upstreams[0].max_idle_connections, 10u);
+  const Config config = loaded(upstream_with("max_connections: 10"));
+  ASSERT_EQ(config.upstreams.size(), 1u);
+  EXPECT_EQ(config.upstreams[0].max_idle_connections, 10u);
   EXPECT_EQ(testing::only_error(upstream_with("max_connections: 10, max_idle_connections: 20")),
             "t.yaml:1:85: upstream max_idle_connections (20) cannot exceed max_connections (10)");
 }
@@ -207,6 +218,7 @@ TEST(ConfigDefaults, MonthlyQuotaPolicyGetsA30DayFixedWindow) {
   EXPECT_EQ(m->window, std::chrono::hours(24 * 30));
   EXPECT_EQ(m->mark.line, 3);
   const RateLimitPolicyConfig* k = config.find_policy("k");
+  ASSERT_NE(k, nullptr);
   EXPECT_EQ(k->per, RateLimitPolicyConfig::Counter::key);
   EXPECT_EQ(k->algorithm, RateLimitPolicyConfig::Algorithm::sliding_window);
   EXPECT_EQ(k->burst, 0u);

@@ -50,12 +50,15 @@ TEST(Testdata, FullSetsEveryOption) {
   EXPECT_EQ(config.keys.prefixes.size(), 7u);
   EXPECT_EQ(config.keys.hash, KeysConfig::Hash::hmac_sha256);
   EXPECT_EQ(config.keys.plans.size(), 6u);
+  ASSERT_NE(config.find_plan("scale-business"), nullptr);
   EXPECT_EQ(config.find_plan("scale-business")->max_keys, 25u);
+  ASSERT_EQ(config.keys.type_rate_limits.count("public"), 1u);
   EXPECT_THAT(config.keys.type_rate_limits.at("public"), ::testing::ElementsAre("per-key-minute"));
   EXPECT_EQ(config.cache.stale_grace, milliseconds(300000));
   EXPECT_TRUE(config.store.redis_enabled);
   EXPECT_EQ(config.store.redis.reconnect_max, milliseconds(5000));
   EXPECT_EQ(config.rate_limits.policies.size(), 4u);
+  ASSERT_NE(config.find_policy("per-ip-second"), nullptr);
   EXPECT_EQ(config.find_policy("per-ip-second")->burst, 10u);
   EXPECT_EQ(config.rate_limits.breaker_failures, 5);
   EXPECT_EQ(config.usage.last_used_interval, milliseconds(60000));
@@ -70,6 +73,7 @@ TEST(Testdata, RedisStore) {
   EXPECT_EQ(config.store.redis.password_env, "REDIS_PASSWORD");
   EXPECT_EQ(config.store.file_path, "");
   EXPECT_EQ(config.rate_limits.replica_count, 3);
+  ASSERT_EQ(config.routes.size(), 2u);
   EXPECT_EQ(config.routes[1].limit_failure, LimitFailureMode::local);
 }
 

@@ -106,6 +106,16 @@ TEST_F(EchoUpstreamTest, StatusEndpointAndResponseHeadersOnRequest) {
   EXPECT_EQ(r.body_bytes, 0u);
 }
 
+TEST_F(EchoUpstreamTest, EndpointsWorkUnderARoutePrefix) {
+  EXPECT_EQ(http_get(upstream_.port(), "/v1/status/404").status, 404);
+  EXPECT_EQ(http_get(upstream_.port(), "/v1/api/bytes?n=10").body, pattern_bytes(10));
+  EXPECT_EQ(http_get(upstream_.port(), "/status").status, 200);  // no code: plain echo
+  EXPECT_EQ(http_get(upstream_.port(), "/v1/status/abc").status, 400);
+  WebSocketClient ws(upstream_.port(), "/v1/ws");
+  ASSERT_TRUE(ws.connected()) << ws.error();
+  EXPECT_EQ(ws.echo("prefixed"), "prefixed");
+}
+
 TEST_F(EchoUpstreamTest, KeepAliveClientReusesOneConnection) {
   KeepAliveClient client(upstream_.port());
   ASSERT_TRUE(client.connected()) << client.error();
@@ -423,6 +433,12 @@ TEST(KeygateProcessTest, StartFailureThrowsWithStderr) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("unknown key"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("exited (status 2)"), std::string::npos) << e.what();
+    // The directory is kept for inspection after a failed start; this one was expected.
+    const std::string message = e.what();
+    const auto from = message.find("; dir ");
+    const auto to = message.find("; stderr");
+    ASSERT_TRUE(from != std::string::npos && to != std::string::npos) << message;
+    std::filesystem::remove_all(message.substr(from + 6, to - from - 6));
   }
 
   options.wait_ready = false;
