@@ -9,7 +9,7 @@ namespace {
 
 // KEYS[1] batch marker, KEYS[2..n+1] key usage hashes, KEYS[n+2..] period counters.
 // ARGV[1] marker ttl, ARGV[2] n, ARGV[3] key usage ttl, then per key: total, 2xx, 4xx, 5xx,
-// last_used_at ('' when none), last_client_ip; then per period: calls, expire-at.
+// last_used_at ('' when none), last_client_ip; then per period: calls, ttl.
 const redis::Script kApplyScript(R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local n = tonumber(ARGV[2])
@@ -32,7 +32,7 @@ for i = 2, n + 1 do
 end
 for i = n + 2, #KEYS do
   redis.call('INCRBY', KEYS[i], ARGV[a])
-  redis.call('EXPIREAT', KEYS[i], ARGV[a + 1])
+  redis.call('EXPIRE', KEYS[i], ARGV[a + 1])
   a = a + 2
 end
 return 1
@@ -89,8 +89,10 @@ std::string batch_marker(std::string_view prefix, std::string_view org, std::str
 }
 }  // namespace usage_redis_schema
 
-RedisUsageStore::RedisUsageStore(const conf::RedisConfig& config, Connect connect)
+RedisUsageStore::RedisUsageStore(const conf::RedisConfig& config,
+                                 std::shared_ptr<KeyRepository> records, Connect connect)
     : config_(config),
+      records_(std::move(records)),
       connect_(std::move(connect)),
       where_("redis " + config.host + ":" + std::to_string(config.port)) {
   if (!connect_)
@@ -192,8 +194,7 @@ StoreStatus RedisUsageStore::apply_org(
       for (const auto& [start, calls] : *periods) {
         names.push_back(usage_redis_schema::org_period(prefix, org, start));
         args.push_back(std::to_string(calls));
-        // Kept through the next period, so "last period" stays readable for a while.
-        args.push_back(std::to_string(start + 2 * kUsagePeriodSeconds));
+        args.push_back(std::to_string(kPeriodTtlSeconds));
       }
     }
     StoreResult<redis::Reply> reply = eval(kApplyScript, names, args);

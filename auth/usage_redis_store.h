@@ -42,6 +42,9 @@ class RedisUsageStore final : public UsageStore {
   static constexpr std::size_t kKeysPerScript = 200;
   static constexpr UnixSeconds kKeyUsageTtlSeconds = 400 * 24 * 3600;  // refreshed on each write
   static constexpr UnixSeconds kBatchMarkerTtlSeconds = 24 * 3600;
+  // From the last write: a period's count outlives the period by a whole period, so last
+  // period's total stays readable after it ended.
+  static constexpr UnixSeconds kPeriodTtlSeconds = 2 * kUsagePeriodSeconds + 24 * 3600;
 
   // `records`: the key repository when the records are not in this Redis (a file store);
   // null: they are. `connect` defaults to redis::connect_sync(config).

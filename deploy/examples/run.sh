@@ -6,22 +6,29 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 BUILD="${BUILD:-build}"
-CONFIG=deploy/examples/keygate.yaml
 UPSTREAM_PORT=3000
-# The raw key of the demo record in keys.json; override with KEYGATE_DEMO_KEY.
-DEMO_KEY_FILE=deploy/examples/demo-key.txt
-DEMO_KEY="${KEYGATE_DEMO_KEY:-}"
-if [ -z "$DEMO_KEY" ] && [ -s "$DEMO_KEY_FILE" ]; then
-  DEMO_KEY="$(head -n 1 "$DEMO_KEY_FILE")"
-fi
-DEMO_KEY="${DEMO_KEY:-<a key from: $BUILD/keygate keys create --config $CONFIG ...>}"
-
 for bin in keygate keygate-echo-upstream; do
   if [ ! -x "$BUILD/$bin" ]; then
     echo "run.sh: $BUILD/$bin is missing; run 'make build' first" >&2
     exit 1
   fi
 done
+
+# The example runs from a copy under the build directory, so the keys it creates (hashes only)
+# never land in the source tree. The demo key is made once, on the first run.
+RUN_DIR="$BUILD/run"
+CONFIG="$RUN_DIR/keygate.yaml"
+DEMO_KEY_FILE="$RUN_DIR/demo-key.txt"
+mkdir -p "$RUN_DIR"
+cp deploy/examples/keygate.yaml "$CONFIG"
+[ -f "$RUN_DIR/keys.json" ] || cp deploy/examples/keys.json "$RUN_DIR/keys.json"
+if [ ! -s "$DEMO_KEY_FILE" ]; then
+  "$BUILD/keygate" keys create --config "$CONFIG" --org demo --name "make run demo" \
+    --env test --type secret --scope read --created-by "make run" |
+    grep -oE '[a-z]{2}_[a-z]+_[0-9A-Za-z]{40}' | head -n 1 > "$DEMO_KEY_FILE"
+fi
+DEMO_KEY="${KEYGATE_DEMO_KEY:-$(head -n 1 "$DEMO_KEY_FILE")}"
+
 
 "$BUILD/keygate-echo-upstream" --port "$UPSTREAM_PORT" --log &
 upstream_pid=$!
