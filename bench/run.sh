@@ -12,7 +12,9 @@ WORK=$(mktemp -d /tmp/keygate-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  for pidfile in "$WORK"/ngx-*/nginx.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
   sleep 0.3
   rm -rf "$WORK"
 }
@@ -118,12 +120,13 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 
 RESULTS=()
-run_case() {  # name port path pid [key-mode]
-  local name=$1 port=$2 path=$3 pid=$4 mode=${5:-}
+run_case() {  # name port path pid [key-mode] [redis-port to reset after warm-up]
+  local name=$1 port=$2 path=$3 pid=$4 mode=${5:-} reset_redis=${6:-}
   local script=()
   [ -n "$mode" ] && script=(-s "$WORK/keys.lua")
   KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d2s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
+  [ -n "$reset_redis" ] && redis-cli -p "$reset_redis" config resetstat >/dev/null
   local before after out rps p50 p99 reqs
   before=$(cpu_ticks "$pid")
   out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
@@ -136,8 +139,9 @@ run_case() {  # name port path pid [key-mode]
   local cpu_us
   cpu_us=$(awk -v t=$((after - before)) -v r="$reqs" -v u="$TICK_US" 'BEGIN {printf "%.1f", t * u / r}')
   local codes
-  codes=$(grep -oE "Non-2xx or 3xx responses: [0-9]+" <<<"$out" | awk '{print $NF}')
+  codes=$(grep -oE "Non-2xx or 3xx responses: [0-9]+" <<<"$out" | awk '{print $NF}' || true)
   RESULTS+=("$name|$rps|$p50|$p99|$cpu_us|${codes:-0}")
+  LAST_REQUESTS=$reqs
 }
 
 NGX_UP_PID=$(nginx_worker "$WORK/ngx-up/nginx.pid")
@@ -146,14 +150,12 @@ echo "running (${DURATION}s per case, $CONNECTIONS connections, wrk -t1)..." >&2
 run_case "nginx direct (ceiling)" "$UP" /plain/x "$NGX_UP_PID"
 run_case "nginx reverse proxy" "$NGX" /plain/x "$NGX_PROXY_PID"
 run_case "keygate plain" "$KG" /plain/x "$KG_PID"
-redis-cli -p "$RP" config resetstat >/dev/null
 run_case "keygate auth (1000 keys)" "$KG" /auth/x "$KG_PID" valid
 run_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
-redis-cli -p "$RP" config resetstat >/dev/null
-run_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid
+run_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid "$RP"
 # Round trips: EVALSHA calls (Redis also counts the commands a script runs inside it).
 LIMITED_CALLS=$(redis-cli -p "$RP" info commandstats | tr -d '\r' | awk -F'[=,:]' '/^cmdstat_evalsha:/ {print $3}')
-LIMITED_REQS=$(awk -F'|' '{print $2}' <<<"${RESULTS[-1]}")
+LIMITED_REQS=$LAST_REQUESTS
 run_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$KG_PID/status")
 
@@ -171,5 +173,5 @@ for row in "${RESULTS[@]:2}"; do
     'BEGIN {printf "%-28s throughput %.2fx nginx   cpu/request %.2fx nginx\n", n, r / rr, c / rc}'
 done
 echo
-echo "redis round trips (EVALSHA) during the rate-limited case: $LIMITED_CALLS (~$(awk -v c="$LIMITED_CALLS" -v r="$LIMITED_REQS" -v d="$DURATION" 'BEGIN {printf "%.2f", c / (r * d)}') per request)"
+echo "redis round trips (EVALSHA) during the rate-limited case: $LIMITED_CALLS for $LIMITED_REQS requests ($(awk -v c="$LIMITED_CALLS" -v r="$LIMITED_REQS" 'BEGIN {printf "%.2f", c / r}') per request)"
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"

@@ -32,7 +32,6 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
 
 // How one request ended, for the access log and metrics.
 struct Outcome {
@@ -48,12 +47,12 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   Session(Worker& worker, tcp::socket socket)
       : worker_(worker), client_(std::move(socket)) {
     boost::system::error_code ec;
-    const auto remote = client_.socket().remote_endpoint(ec);
+    const auto remote = client_.remote_endpoint(ec);
     if (!ec) {
       client_address_ = remote.address();
       client_ip_ = client_address_.to_string();
     }
-    client_.socket().set_option(tcp::no_delay(true), ec);
+    client_.set_option(tcp::no_delay(true), ec);
   }
 
   void run() {
@@ -67,9 +66,20 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   void close_if_idle() override {
     if (idle_) {
       boost::system::error_code ec;
-      client_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      client_.socket().close(ec);
+      client_.shutdown(tcp::socket::shutdown_both, ec);
+      client_.close(ec);
     }
+  }
+
+  // Called by the worker's sweep: a deadline that passed cancels whatever is in progress on
+  // both sockets; the operation then completes with operation_aborted and timed_out_ set.
+  void check_deadline(Clock::time_point now) override {
+    if (now < deadline_) return;
+    deadline_ = Clock::time_point::max();
+    timed_out_ = true;
+    boost::system::error_code ec;
+    client_.cancel(ec);
+    if (active_upstream_) active_upstream_->socket.cancel(ec);
   }
 
   ~Session() override {
@@ -83,8 +93,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     while (co_await serve_one()) {
     }
     boost::system::error_code ec;
-    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    client_.socket().close(ec);
+    client_.shutdown(tcp::socket::shutdown_send, ec);
+    client_.close(ec);
   }
 
   // Serves one request; true when the connection stays open for the next one.
@@ -96,7 +106,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     if (buffer_.size() == 0) {
       if (worker_.state().draining.load(std::memory_order_relaxed)) co_return false;
-      client_.expires_after(limits.idle_timeout);
+      arm(limits.idle_timeout);
       idle_ = true;
       auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(8192), nothrow_awaitable);
       idle_ = false;
@@ -105,7 +115,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
 
     const auto started = Clock::now();
-    client_.expires_after(limits.client_header_timeout);
+    arm(limits.client_header_timeout);
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(boost::none);  // enforced per route once the route is known
@@ -129,7 +139,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       spec = &errors::headers_too_large;
       reason = "headers_too_large";
-    } else if (is_timeout(ec)) {
+    } else if (timed_out(ec)) {
       spec = &errors::request_timeout;
       reason = "request_timeout";
     }
@@ -275,6 +285,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     std::unique_ptr<UpstreamConnection> conn;
     const auto upstream_started = Clock::now();
     std::optional<http::request_serializer<http::buffer_body>> sr;
+    ActiveUpstream guard{active_upstream_, nullptr};  // cleared on every way out
     bool header_sent = false;
     for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
       auto acquired = co_await pool->acquire(attempt > 0);
@@ -292,15 +303,16 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         co_return keep;
       }
       conn = std::move(acquired.connection);
-      conn->stream.expires_after(upstream.response_timeout);
+      active_upstream_ = conn.get();
+      arm(upstream.response_timeout);
       sr.emplace(req);
-      auto [ec, n] = co_await http::async_write_header(conn->stream, *sr, nothrow_awaitable);
+      auto [ec, n] = co_await http::async_write_header(conn->socket, *sr, nothrow_awaitable);
       if (!ec) {
         header_sent = true;
         break;
       }
       const bool stale = conn->reused;
-      pool->release(std::move(conn), false);
+      release_upstream(*pool, std::move(conn), false);
       if (!stale) break;
     }
     if (!header_sent) {
@@ -314,17 +326,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     // Request body.
     if (expects_continue) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      client_.expires_after(limits.body_timeout);
+      arm(limits.body_timeout);
       auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
       if (ec) {
-        pool->release(std::move(conn), false);
+        release_upstream(*pool, std::move(conn), false);
         co_return false;
       }
     }
-    const auto body_error = co_await relay_body(client_, buffer_, parser, conn->stream, *sr,
+    const auto body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
                                                 limits.body_timeout, outcome.bytes_in);
     if (body_error != RelayError::none) {
-      pool->release(std::move(conn), false);
+      release_upstream(*pool, std::move(conn), false);
       if (body_error == RelayError::too_large) {
         outcome.status = 413;
         co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
@@ -350,13 +362,14 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);
-      conn->stream.expires_after(upstream.response_timeout);
-      auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp,
+      arm(upstream.response_timeout);
+      auto [ec, n] = co_await http::async_read_header(conn->socket, conn->buffer, *rp,
                                                       nothrow_awaitable);
       if (ec) {
-        pool->release(std::move(conn), false);
-        const auto& spec = is_timeout(ec) ? errors::upstream_timeout : errors::upstream_bad_response;
-        count_upstream_error(upstream, is_timeout(ec) ? "response_timeout" : "bad_response");
+        const bool timeout = timed_out(ec);
+        release_upstream(*pool, std::move(conn), false);
+        const auto& spec = timeout ? errors::upstream_timeout : errors::upstream_bad_response;
+        count_upstream_error(upstream, timeout ? "response_timeout" : "bad_response");
         outcome.status = spec.status;
         co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, false,
                             std::string(req["x-request-id"]));
@@ -398,18 +411,18 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     res.keep_alive(keep_client);
 
     http::response_serializer<http::buffer_body> rsr{res};
-    client_.expires_after(limits.body_timeout);
+    arm(limits.body_timeout);
     {
       auto [ec, n] = co_await http::async_write_header(client_, rsr, nothrow_awaitable);
       if (ec) {
-        pool->release(std::move(conn), false);
+        release_upstream(*pool, std::move(conn), false);
         co_return false;
       }
     }
-    auto relay_error = co_await relay_body(conn->stream, conn->buffer, *rp, client_, rsr,
+    auto relay_error = co_await relay_body(conn->socket, conn->buffer, *rp, client_, rsr,
                                            limits.body_timeout, outcome.bytes_out);
-    pool->release(std::move(conn),
-                  relay_error == RelayError::none && upstream_keep_alive && rp->is_done());
+    release_upstream(*pool, std::move(conn),
+                     relay_error == RelayError::none && upstream_keep_alive && rp->is_done());
     if (relay_error != RelayError::none) {
       if (relay_error == RelayError::input) count_upstream_error(upstream, "body_read_failed");
       co_return false;  // the response is cut short: closing tells the client so
@@ -442,7 +455,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (!p.is_done()) {
         body.data = buf;
         body.size = kRelayBufferBytes;
-        input.expires_after(timeout);
+        arm(timeout);
         auto [ec, n] = co_await http::async_read(input, input_buffer, p, nothrow_awaitable);
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return RelayError::too_large;
@@ -456,7 +469,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         body.size = 0;
         body.more = false;
       }
-      output.expires_after(timeout);
+      arm(timeout);
       auto [ec, n] = co_await http::async_write(output, sr, nothrow_awaitable);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return RelayError::output;
@@ -468,8 +481,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   awaitable<bool> tunnel(std::unique_ptr<UpstreamConnection> conn,
                          http::response_header<>& res, std::chrono::milliseconds idle_timeout,
                          Outcome& outcome) {
+    ActiveUpstream guard{active_upstream_, conn.get()};
     http::response<http::empty_body> head{std::move(res)};
-    client_.expires_after(idle_timeout);
+    arm(idle_timeout);
     auto [ec, n] = co_await http::async_write(client_, head, nothrow_awaitable);
     if (ec) co_return false;
     // Bytes already read past the headers on either side belong to the tunnel.
@@ -480,23 +494,25 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     if (buffer_.size() > 0) {
       auto [wec, wn] =
-          co_await asio::async_write(conn->stream, buffer_.data(), nothrow_awaitable);
+          co_await asio::async_write(conn->socket, buffer_.data(), nothrow_awaitable);
       if (wec) co_return false;
       buffer_.consume(wn);
     }
-    co_await (pump(client_, conn->stream, idle_timeout, outcome.bytes_in) ||
-              pump(conn->stream, client_, idle_timeout, outcome.bytes_out));
+    co_await (pump(client_, conn->socket, idle_timeout, outcome.bytes_in) ||
+              pump(conn->socket, client_, idle_timeout, outcome.bytes_out));
     co_return false;
   }
 
-  static awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
-                              std::chrono::milliseconds idle_timeout, std::uint64_t& bytes) {
+  // Each direction re-arms the one deadline: the tunnel closes after idle_timeout of silence
+  // both ways.
+  awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::chrono::milliseconds idle_timeout,
+                       std::uint64_t& bytes) {
     std::array<char, 16 * 1024> buf;
     for (;;) {
-      from.expires_after(idle_timeout);
+      arm(idle_timeout);
       auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), nothrow_awaitable);
       if (ec) co_return;
-      to.expires_after(idle_timeout);
+      arm(idle_timeout);
       auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), nothrow_awaitable);
       if (wec) co_return;
       bytes += n;
@@ -515,7 +531,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     res.keep_alive(keep_alive && !worker_.state().draining.load(std::memory_order_relaxed));
     res.body() = std::move(body);
     res.prepare_payload();
-    client_.expires_after(worker_.snapshot()->config->limits.body_timeout);
+    arm(worker_.snapshot()->config->limits.body_timeout);
     co_await http::async_write(client_, res, nothrow_awaitable);
   }
 
@@ -523,8 +539,33 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     worker_.state().metrics.upstream_errors.with({upstream.name, std::string(reason)}).inc();
   }
 
+  // Points the deadline sweep at an upstream connection for as long as it is in use here.
+  struct ActiveUpstream {
+    ActiveUpstream(UpstreamConnection*& slot, UpstreamConnection* conn) : slot(slot) { slot = conn; }
+    ~ActiveUpstream() { slot = nullptr; }
+    UpstreamConnection*& slot;
+  };
+
+  void arm(std::chrono::milliseconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    timed_out_ = false;
+  }
+
+  bool timed_out(const boost::system::error_code& ec) const {
+    return timed_out_ && ec == asio::error::operation_aborted;
+  }
+
+  void release_upstream(UpstreamPool& pool, std::unique_ptr<UpstreamConnection> conn,
+                        bool reusable) {
+    if (active_upstream_ == conn.get()) active_upstream_ = nullptr;
+    pool.release(std::move(conn), reusable);
+  }
+
   Worker& worker_;
-  beast::tcp_stream client_;
+  tcp::socket client_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool timed_out_ = false;
+  UpstreamConnection* active_upstream_ = nullptr;  // the one the deadline must also cancel
   beast::flat_buffer buffer_;
   asio::ip::address client_address_;
   std::string client_ip_;

@@ -3,6 +3,8 @@
 // process drains. Lives on its worker's thread only.
 #pragma once
 
+#include <chrono>
+
 #include "proxy/asio_aliases.h"
 
 namespace keygate::proxy {
@@ -16,6 +18,10 @@ class HttpSession {
 
   // Closes the connection when it is waiting for the next keep-alive request (drain).
   virtual void close_if_idle() = 0;
+  // Cancels the operation in progress when its deadline has passed. Deadlines are checked by
+  // one sweep per worker instead of a timer per socket operation, which would cost two
+  // handler runs and a locked timer-queue update for every read and write.
+  virtual void check_deadline(std::chrono::steady_clock::time_point now) = 0;
 
  protected:
   virtual ~HttpSession() = default;

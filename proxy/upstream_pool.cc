@@ -2,14 +2,19 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace keygate::proxy {
 namespace {
 
+using namespace asio::experimental::awaitable_operators;
+
 // Idle upstream connections older than this are not reused: servers commonly close idle
 // keep-alive connections after 5-75 s and a write into a closed one is wasted work.
 constexpr auto kMaxIdleAge = std::chrono::seconds(4);
+constexpr auto kProbeAfterIdle = std::chrono::milliseconds(500);
 
 // True when the peer closed an idle connection (or sent bytes nobody asked for).
 bool went_stale(tcp::socket& socket) {
@@ -28,8 +33,11 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::pop_idle() {
   while (!idle_.empty()) {
     auto connection = std::move(idle_.back());
     idle_.pop_back();
-    if (now - connection->idle_since < kMaxIdleAge &&
-        !went_stale(connection->stream.socket())) {
+    const auto idle_for = now - connection->idle_since;
+    // A connection that was busy a moment ago is almost never closed: skip the probe (a
+    // syscall) on the hot path; a rare stale one is retried on a fresh connection anyway.
+    if (idle_for < kMaxIdleAge &&
+        (idle_for < kProbeAfterIdle || !went_stale(connection->socket))) {
       connection->reused = true;
       return connection;
     }
@@ -70,23 +78,24 @@ awaitable<Acquired> UpstreamPool::connect() {
     release(std::move(connection), false);
     co_return Acquired{nullptr, AcquireError::refused};
   }
-  connection->stream.expires_at(deadline);
-  auto [ec, endpoint] = co_await connection->stream.async_connect(endpoints, nothrow_awaitable);
-  if (ec) {
-    const bool timed_out = ec == boost::beast::error::timeout;
+  // Connecting is rare (connections are pooled): a timer of its own is affordable here.
+  asio::steady_timer timer(executor_, deadline);
+  auto result = co_await (asio::async_connect(connection->socket, endpoints, nothrow_awaitable) ||
+                          timer.async_wait(nothrow_awaitable));
+  if (result.index() == 1 || std::get<0>(std::get<0>(result))) {
+    const bool timed_out = result.index() == 1;
     release(std::move(connection), false);
     co_return Acquired{nullptr, timed_out ? AcquireError::timeout : AcquireError::refused};
   }
-  connection->stream.socket().set_option(tcp::no_delay(true));
-  connection->stream.expires_never();
+  boost::system::error_code ignored;
+  connection->socket.set_option(tcp::no_delay(true), ignored);
   co_return Acquired{std::move(connection)};
 }
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection, bool reusable) {
   if (!connection) return;
   if (reusable && idle_.size() < config_.max_idle_connections &&
-      connection->stream.socket().is_open() && connection->buffer.size() == 0) {
-    connection->stream.expires_never();
+      connection->socket.is_open() && connection->buffer.size() == 0) {
     connection->idle_since = std::chrono::steady_clock::now();
     idle_.push_back(std::move(connection));
   } else {

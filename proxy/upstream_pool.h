@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <deque>
 #include <list>
@@ -18,8 +17,9 @@
 namespace keygate::proxy {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(const asio::any_io_executor& ex) : stream(ex) {}
-  boost::beast::tcp_stream stream;
+  explicit UpstreamConnection(const asio::any_io_executor& ex) : socket(ex) {}
+  // A plain socket: the session's deadline sweep bounds every operation on it.
+  tcp::socket socket;
   boost::beast::flat_buffer buffer;
   bool reused = false;  // it served a request before: a failure may just mean it went stale
   std::chrono::steady_clock::time_point idle_since;

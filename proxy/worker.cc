@@ -27,7 +27,7 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
-  schedule_log_flush();
+  schedule_tick();
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -69,13 +69,17 @@ void Worker::close_idle_sessions() {
   });
 }
 
-void Worker::schedule_log_flush() {
-  if (!flush_timer_) flush_timer_ = std::make_unique<asio::steady_timer>(io_);
-  flush_timer_->expires_after(std::chrono::milliseconds(200));
-  flush_timer_->async_wait([this](boost::system::error_code ec) {
+void Worker::schedule_tick() {
+  // Deadlines fire up to one tick late; that is the price of not arming a timer per read.
+  static constexpr auto kTick = std::chrono::milliseconds(100);
+  if (!tick_timer_) tick_timer_ = std::make_unique<asio::steady_timer>(io_);
+  tick_timer_->expires_after(kTick);
+  tick_timer_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    access_log_.flush();
-    schedule_log_flush();
+    const auto now = std::chrono::steady_clock::now();
+    for (auto* session : sessions_) session->check_deadline(now);
+    if (++ticks_ % 2 == 0) access_log_.flush();
+    schedule_tick();
   });
 }
 

@@ -59,7 +59,8 @@ class Worker {
 
  private:
   void apply_snapshot(SnapshotPtr snapshot);
-  void schedule_log_flush();
+  // Every kTick: deadline sweep over the sessions; the access log is flushed too.
+  void schedule_tick();
 
   int index_;
   ServerState& state_;
@@ -69,7 +70,8 @@ class Worker {
   SnapshotPtr snapshot_;
   std::vector<std::shared_ptr<UpstreamPool>> pools_;  // parallel to snapshot config upstreams
   AccessLogBuffer access_log_;
-  std::unique_ptr<asio::steady_timer> flush_timer_;
+  std::unique_ptr<asio::steady_timer> tick_timer_;
+  std::uint64_t ticks_ = 0;
   std::shared_ptr<WorkerServices> services_;
   std::unordered_set<HttpSession*> sessions_;
 };

@@ -50,13 +50,20 @@ UsageBatch batch(const std::string& id, std::uint64_t total, std::optional<LastU
 class UsageStoreContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    // One server for the whole suite; each test starts from an empty database.
+    static keygate::testing::RedisServer* server = new keygate::testing::RedisServer();
     if (GetParam() == "redis") {
-      static keygate::testing::RedisServer* server = new keygate::testing::RedisServer();
       server->command({"FLUSHALL"});
       backend_ = std::make_unique<testing::RedisBackend>(*server);
-      auto redis = std::make_unique<RedisUsageStore>(testing::redis_config(server->port()));
-      store_ = std::move(redis);
+      store_ = std::make_unique<RedisUsageStore>(testing::redis_config(server->port()));
       records_ = backend_->open();
+    } else if (GetParam() == "file_and_redis") {
+      // Records in a key file, counters in Redis (a store.redis block beside a file store).
+      server->command({"FLUSHALL"});
+      auto file = std::make_unique<testing::FileBackend>();
+      records_ = file->open();
+      store_ = std::make_unique<RedisUsageStore>(testing::redis_config(server->port()), records_);
+      backend_ = std::move(file);
     } else {
       auto file = std::make_unique<testing::FileBackend>();
       records_ = file->open();
@@ -147,7 +154,8 @@ TEST_P(UsageStoreContract, UsageDataNamesKeysByIdOnly) {
   EXPECT_EQ(copies, GetParam() == "redis" ? 3u : 1u) << dump;
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, UsageStoreContract, ::testing::Values("file", "redis"),
+INSTANTIATE_TEST_SUITE_P(Stores, UsageStoreContract,
+                         ::testing::Values("file", "redis", "file_and_redis"),
                          [](const auto& info) { return info.param; });
 
 TEST(FileUsageStore, DocumentBesideTheKeyFile) {
