@@ -21,9 +21,9 @@ struct LimitOverride {
 };
 
 struct KeyRecord {
-  std::string id;          // "key_" + 24 hex chars; stable, safe to log
-  std::string hash;        // hex SHA-256 (or HMAC-SHA256) of the raw key
-  std::string prefix;      // first 14 characters of the raw key, for display
+  std::string id;      // "key_" + 24 hex chars; stable, safe to log
+  std::string hash;    // hex SHA-256 (or HMAC-SHA256) of the raw key
+  std::string prefix;  // first 14 characters of the raw key, for display
   std::string name;
   std::string org;
   std::string environment;  // e.g. "live", "test", "prod", "stage"
@@ -45,7 +45,7 @@ struct KeyRecord {
 // An organisation owns keys and shares their quotas.
 struct OrgRecord {
   std::string id;
-  std::string plan;  // name of a conf::PlanConfig
+  std::string plan;            // name of a conf::PlanConfig
   UnixSeconds created_at = 0;  // anchors the 30-day usage period
 };
 

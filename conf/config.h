@@ -40,14 +40,14 @@ struct AdminConfig {
 
 struct UpstreamConfig {
   std::string name;
-  std::string url;        // as written, e.g. http://127.0.0.1:3000/base
-  std::string host;       // parsed from url; an IP address or a hostname
+  std::string url;   // as written, e.g. http://127.0.0.1:3000/base
+  std::string host;  // parsed from url; an IP address or a hostname
   std::uint16_t port = 80;
   std::string base_path;  // path part of the url without a trailing '/', often empty
   Duration connect_timeout{2000};
-  Duration response_timeout{30000};  // from request sent to response header received
-  std::size_t max_idle_connections = 64;   // per worker thread
-  std::size_t max_connections = 1024;      // per worker thread; 0 = unbounded
+  Duration response_timeout{30000};       // from request sent to response header received
+  std::size_t max_idle_connections = 64;  // per worker thread
+  std::size_t max_connections = 1024;     // per worker thread; 0 = unbounded
   SourceMark mark;
 };
 
@@ -79,10 +79,10 @@ struct RouteConfig {
   enum class PathMatch { prefix, exact };
   PathMatch path_match = PathMatch::prefix;
   std::string path = "/";
-  std::vector<std::string> methods;  // upper case; empty: any
-  std::string upstream;              // name of an UpstreamConfig
+  std::vector<std::string> methods;           // upper case; empty: any
+  std::string upstream;                       // name of an UpstreamConfig
   std::optional<std::size_t> max_body_bytes;  // overrides limits.max_body_bytes
-  bool strip_prefix = false;  // drop the matched prefix before forwarding
+  bool strip_prefix = false;                  // drop the matched prefix before forwarding
   RouteAuthConfig auth;
   std::vector<std::string> rate_limits;  // names of policies applied on this route
   LimitFailureMode limit_failure = LimitFailureMode::fail_open;
@@ -92,11 +92,11 @@ struct RouteConfig {
 struct LimitsConfig {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 10 * 1024 * 1024;  // 0 = unbounded (streaming)
-  Duration client_header_timeout{10000};  // first byte to end of request header
-  Duration idle_timeout{60000};           // between keep-alive requests
-  Duration body_timeout{60000};           // no progress on a body for this long
-  Duration drain_timeout{15000};          // on SIGTERM, wait this long for requests in flight
-  std::size_t max_connections = 10000;    // client connections per process
+  Duration client_header_timeout{10000};          // first byte to end of request header
+  Duration idle_timeout{60000};                   // between keep-alive requests
+  Duration body_timeout{60000};                   // no progress on a body for this long
+  Duration drain_timeout{15000};        // on SIGTERM, wait this long for requests in flight
+  std::size_t max_connections = 10000;  // client connections per process
 };
 
 struct AccessLogConfig {
@@ -122,8 +122,8 @@ struct KeyPrefixConfig {
 
 struct PlanConfig {
   std::string name;
-  std::optional<std::size_t> max_keys;  // nullopt: unlimited
-  std::vector<std::string> rate_limits;  // policy names applied to every key of the plan
+  std::optional<std::size_t> max_keys;         // nullopt: unlimited
+  std::vector<std::string> rate_limits;        // policy names applied to every key of the plan
   std::optional<std::uint64_t> monthly_quota;  // calls per 30-day period; nullopt: none
 };
 
@@ -135,7 +135,7 @@ struct KeysConfig {
   std::vector<std::string> secret_types = {"secret", "admin", "restricted"};
   enum class Hash { sha256, hmac_sha256 };
   Hash hash = Hash::sha256;
-  std::string pepper_env;   // HMAC pepper source (hash: hmac-sha256)
+  std::string pepper_env;  // HMAC pepper source (hash: hmac-sha256)
   std::string pepper_file;
   std::vector<PlanConfig> plans;  // defaulted to free/starter/growth/scale/enterprise
   std::string default_plan = "free";
@@ -156,8 +156,8 @@ struct RedisConfig {
   std::uint16_t port = 6379;
   std::string password_env;  // AUTH password from this environment variable, if set
   int database = 0;
-  Duration command_timeout{250};     // store reads
-  Duration limiter_timeout{20};      // rate-limit script calls
+  Duration command_timeout{250};  // store reads
+  Duration limiter_timeout{20};   // rate-limit script calls
   Duration connect_timeout{1000};
   Duration reconnect_min{100};
   Duration reconnect_max{5000};
@@ -182,15 +182,15 @@ struct RateLimitPolicyConfig {
   Algorithm algorithm = Algorithm::sliding_window;
   std::uint64_t limit = 60;
   Duration window{60000};
-  std::uint64_t burst = 0;  // token bucket: bucket size; 0 = limit
+  std::uint64_t burst = 0;     // token bucket: bucket size; 0 = limit
   bool monthly_quota = false;  // a 30-day period anchored at the org's creation
   SourceMark mark;
 };
 
 struct RateLimitConfig {
   std::vector<RateLimitPolicyConfig> policies;
-  bool draft_headers = true;    // RateLimit-Policy / RateLimit (IETF draft)
-  int replica_count = 1;        // for LimitFailureMode::local
+  bool draft_headers = true;  // RateLimit-Policy / RateLimit (IETF draft)
+  int replica_count = 1;      // for LimitFailureMode::local
   Duration breaker_open_for{2000};
   int breaker_failures = 5;
 };

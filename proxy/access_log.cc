@@ -38,8 +38,10 @@ void integer(std::string& out, std::string_view name, std::uint64_t value) {
 }  // namespace
 
 std::shared_ptr<AccessLogSink> AccessLogSink::open(const std::string& path, std::string* error) {
-  if (path == "stdout") return std::shared_ptr<AccessLogSink>(new AccessLogSink(STDOUT_FILENO, false));
-  if (path == "stderr") return std::shared_ptr<AccessLogSink>(new AccessLogSink(STDERR_FILENO, false));
+  if (path == "stdout")
+    return std::shared_ptr<AccessLogSink>(new AccessLogSink(STDOUT_FILENO, false));
+  if (path == "stderr")
+    return std::shared_ptr<AccessLogSink>(new AccessLogSink(STDERR_FILENO, false));
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
     if (error) *error = "cannot open access log " + path + ": " + std::strerror(errno);

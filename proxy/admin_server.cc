@@ -27,7 +27,9 @@ AdminResponse json(unsigned status, std::string body) {
 
 AdminServer::AdminServer(AdminHooks hooks) : hooks_(std::move(hooks)) {}
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+}
 
 bool AdminServer::listen(const std::string& address, std::uint16_t port, std::string* error) {
   boost::system::error_code ec;
@@ -85,8 +87,8 @@ awaitable<void> AdminServer::serve(tcp::socket socket) {
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         http::response<http::string_body> res{http::status::payload_too_large, 11};
         res.set(http::field::content_type, "application/json");
-        res.body() = error_body({413, "invalid_request_error", "payload_too_large",
-                                 "Request too large"});
+        res.body() =
+            error_body({413, "invalid_request_error", "payload_too_large", "Request too large"});
         res.prepare_payload();
         co_await http::async_write(stream, res, nothrow_awaitable);
       }
@@ -111,8 +113,8 @@ awaitable<void> AdminServer::serve(tcp::socket socket) {
 }
 
 AdminResponse AdminServer::dispatch(const AdminRequest& request) {
-  const std::string_view path = std::string_view(request.target).substr(
-      0, std::string_view(request.target).find('?'));
+  const std::string_view path =
+      std::string_view(request.target).substr(0, std::string_view(request.target).find('?'));
   if (path == "/healthz") return json(200, R"({"status":"ok"})");
   if (path == "/readyz") {
     std::string reason;
@@ -133,7 +135,8 @@ AdminResponse AdminServer::dispatch(const AdminRequest& request) {
   if (hooks_.api) {
     if (auto answer = hooks_.api(request)) return std::move(*answer);
   }
-  return json(404, error_body({404, "invalid_request_error", "not_found", "No such admin endpoint"}));
+  return json(404,
+              error_body({404, "invalid_request_error", "not_found", "No such admin endpoint"}));
 }
 
 }  // namespace keygate::proxy

@@ -34,10 +34,14 @@ void for_each_token(std::string_view list, Fn&& fn) {
 }
 
 constexpr std::array kHopByHop = {
-    http::field::connection,         http::field::keep_alive,
-    http::field::proxy_connection,   http::field::te,
-    http::field::trailer,            http::field::transfer_encoding,
-    http::field::proxy_authenticate, http::field::proxy_authorization,
+    http::field::connection,
+    http::field::keep_alive,
+    http::field::proxy_connection,
+    http::field::te,
+    http::field::trailer,
+    http::field::transfer_encoding,
+    http::field::proxy_authenticate,
+    http::field::proxy_authorization,
 };
 
 bool sane_request_id(std::string_view id) {

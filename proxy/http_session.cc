@@ -32,7 +32,6 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-
 // How one request ended, for the access log and metrics.
 struct Outcome {
   unsigned status = 0;
@@ -44,8 +43,7 @@ struct Outcome {
 
 class Session final : public HttpSession, public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, tcp::socket socket)
-      : worker_(worker), client_(std::move(socket)) {
+  Session(Worker& worker, tcp::socket socket) : worker_(worker), client_(std::move(socket)) {
     boost::system::error_code ec;
     const auto remote = client_.remote_endpoint(ec);
     if (!ec) {
@@ -231,8 +229,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
       auto headers = std::move(ctx->answer->headers);
       for (auto& h : ctx->response_headers) headers.push_back(std::move(h));
-      co_await send_local(version, ctx->answer->status, std::move(ctx->answer->body), headers,
-                          keep, request_id);
+      co_await send_local(version, ctx->answer->status, std::move(ctx->answer->body), headers, keep,
+                          request_id);
       finish(ctx->decision);
       co_return keep;
     }
@@ -255,8 +253,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool is_head = req.method() == http::verb::head;
 
     // Upgrade (WebSocket): the only hop-by-hop header that must cross, with Connection.
-    const bool upgrade = req.count(http::field::upgrade) > 0 &&
-                         connection_has_token(req.base(), "upgrade");
+    const bool upgrade =
+        req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
     const bool expects_continue =
         beast::iequals(req[http::field::expect], "100-continue") && !parser.is_done();
     const bool request_chunked = parser.chunked();
@@ -267,8 +265,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     {
       std::string_view t = ctx.target;
       const auto q = t.find('?');
-      std::string upstream_target =
-          upstream_path(route, upstream, t.substr(0, q));
+      std::string upstream_target = upstream_path(route, upstream, t.substr(0, q));
       if (q != std::string_view::npos) upstream_target.append(t.substr(q));
       req.target(upstream_target);
     }
@@ -290,12 +287,14 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
       auto acquired = co_await pool->acquire(attempt > 0);
       if (!acquired.connection) {
-        const auto& spec = acquired.error == AcquireError::timeout     ? errors::upstream_timeout
-                           : acquired.error == AcquireError::pool_full ? errors::upstream_busy
-                                                                       : errors::upstream_unavailable;
+        const auto& spec = acquired.error == AcquireError::timeout ? errors::upstream_timeout
+                           : acquired.error == AcquireError::pool_full
+                               ? errors::upstream_busy
+                               : errors::upstream_unavailable;
         count_upstream_error(upstream, acquired.error == AcquireError::timeout ? "connect_timeout"
-                                       : acquired.error == AcquireError::pool_full ? "pool_full"
-                                                                                   : "connect_failed");
+                                       : acquired.error == AcquireError::pool_full
+                                           ? "pool_full"
+                                           : "connect_failed");
         outcome.status = spec.status;
         const bool keep = client_keep_alive && parser.is_done();
         co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
@@ -327,7 +326,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (expects_continue) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       arm(limits.body_timeout);
-      auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
+      auto [ec, n] =
+          co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
       if (ec) {
         release_upstream(*pool, std::move(conn), false);
         co_return false;
@@ -363,8 +363,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);
       arm(upstream.response_timeout);
-      auto [ec, n] = co_await http::async_read_header(conn->socket, conn->buffer, *rp,
-                                                      nothrow_awaitable);
+      auto [ec, n] =
+          co_await http::async_read_header(conn->socket, conn->buffer, *rp, nothrow_awaitable);
       if (ec) {
         const bool timeout = timed_out(ec);
         release_upstream(*pool, std::move(conn), false);
@@ -399,8 +399,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     // A close-delimited upstream body must not end a keep-alive client connection: re-frame
     // it as chunked (HTTP/1.1) or close after it (HTTP/1.0).
     const bool has_body = !is_head && outcome.status != 204 && outcome.status != 304;
-    bool keep_client = client_keep_alive &&
-                       !worker_.state().draining.load(std::memory_order_relaxed);
+    bool keep_client =
+        client_keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
     if (has_body && !response_has_length) {
       if (version >= 11) {
         res.chunked(true);
@@ -478,9 +478,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   // After 101 Switching Protocols: bytes both ways until either side closes or goes quiet.
-  awaitable<bool> tunnel(std::unique_ptr<UpstreamConnection> conn,
-                         http::response_header<>& res, std::chrono::milliseconds idle_timeout,
-                         Outcome& outcome) {
+  awaitable<bool> tunnel(std::unique_ptr<UpstreamConnection> conn, http::response_header<>& res,
+                         std::chrono::milliseconds idle_timeout, Outcome& outcome) {
     ActiveUpstream guard{active_upstream_, conn.get()};
     http::response<http::empty_body> head{std::move(res)};
     arm(idle_timeout);
@@ -493,8 +492,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       conn->buffer.consume(wn);
     }
     if (buffer_.size() > 0) {
-      auto [wec, wn] =
-          co_await asio::async_write(conn->socket, buffer_.data(), nothrow_awaitable);
+      auto [wec, wn] = co_await asio::async_write(conn->socket, buffer_.data(), nothrow_awaitable);
       if (wec) co_return false;
       buffer_.consume(wn);
     }
@@ -513,7 +511,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), nothrow_awaitable);
       if (ec) co_return;
       arm(idle_timeout);
-      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), nothrow_awaitable);
+      auto [wec, wn] =
+          co_await asio::async_write(to, asio::buffer(buf.data(), n), nothrow_awaitable);
       if (wec) co_return;
       bytes += n;
     }
@@ -541,7 +540,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   // Points the deadline sweep at an upstream connection for as long as it is in use here.
   struct ActiveUpstream {
-    ActiveUpstream(UpstreamConnection*& slot, UpstreamConnection* conn) : slot(slot) { slot = conn; }
+    ActiveUpstream(UpstreamConnection*& slot, UpstreamConnection* conn) : slot(slot) {
+      slot = conn;
+    }
     ~ActiveUpstream() { slot = nullptr; }
     UpstreamConnection*& slot;
   };

@@ -12,7 +12,8 @@ enum class LogLevel { debug, info, warn, error };
 using LogField = std::pair<std::string_view, std::string_view>;
 
 // Thread-safe: each line goes out in a single write(2).
-void log_line(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+void log_line(LogLevel level, std::string_view message,
+              std::initializer_list<LogField> fields = {});
 
 inline void log_info(std::string_view m, std::initializer_list<LogField> f = {}) {
   log_line(LogLevel::info, m, f);

@@ -39,10 +39,10 @@ int main(int argc, char** argv) {
       ->required()
       ->envname("KEYGATE_CONFIG");
 
-  keygate::auth::add_keys_commands(
-      app, std::make_shared<const keygate::auth::KeysCliEnv>(keygate::auth::default_keys_cli_env()));
-  keygate::auth::add_usage_commands(
-      app, std::make_shared<const keygate::auth::KeysCliEnv>(keygate::auth::default_keys_cli_env()));
+  keygate::auth::add_keys_commands(app, std::make_shared<const keygate::auth::KeysCliEnv>(
+                                            keygate::auth::default_keys_cli_env()));
+  keygate::auth::add_usage_commands(app, std::make_shared<const keygate::auth::KeysCliEnv>(
+                                             keygate::auth::default_keys_cli_env()));
 
   try {
     app.parse(argc, argv);

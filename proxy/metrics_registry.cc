@@ -49,7 +49,9 @@ void append_header(std::string& out, const std::string& name, const std::string&
 
 }  // namespace
 
-void Gauge::add(double v) { atomic_add(value_, v); }
+void Gauge::add(double v) {
+  atomic_add(value_, v);
+}
 
 Histogram::Histogram(const std::vector<double>& bounds)
     : bounds_(bounds), buckets_(new std::atomic<std::uint64_t>[bounds.size() + 1]) {
@@ -79,9 +81,9 @@ Histogram::Snapshot Histogram::snapshot() const {
 Family<Counter>& MetricsRegistry::counter(std::string name, std::string help,
                                           std::vector<std::string> labels) {
   std::lock_guard lock(mutex_);
-  counters_.push_back(std::make_unique<Family<Counter>>(
-      std::move(name), std::move(help), std::move(labels),
-      [] { return std::make_unique<Counter>(); }));
+  counters_.push_back(
+      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels),
+                                        [] { return std::make_unique<Counter>(); }));
   return *counters_.back();
 }
 

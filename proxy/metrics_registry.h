@@ -62,7 +62,9 @@ class Family {
  public:
   Family(std::string name, std::string help, std::vector<std::string> labels,
          std::function<std::unique_ptr<Child>()> make)
-      : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)),
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        labels_(std::move(labels)),
         make_(std::move(make)) {}
 
   Child& with(const std::vector<std::string>& values) {
@@ -92,7 +94,8 @@ class Family {
 
 class MetricsRegistry {
  public:
-  Family<Counter>& counter(std::string name, std::string help, std::vector<std::string> labels = {});
+  Family<Counter>& counter(std::string name, std::string help,
+                           std::vector<std::string> labels = {});
   Family<Gauge>& gauge(std::string name, std::string help, std::vector<std::string> labels = {});
   Family<Histogram>& histogram(std::string name, std::string help, std::vector<std::string> labels,
                                std::vector<double> bounds);

@@ -12,13 +12,12 @@ PolicyMetrics::PolicyMetrics(MetricsRegistry& registry)
           "keygate_rate_limit_store_failures_total",
           "Rate-limit checks the counter store could not answer, by the failure mode applied",
           {"mode"})),
-      store_lookup_latency(registry
-                               .histogram("keygate_key_store_lookup_duration_seconds",
-                                          "Key lookups that missed the cache and asked the store",
-                                          {},
-                                          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                           0.25, 0.5, 1})
-                               .with({})),
+      store_lookup_latency(
+          registry
+              .histogram("keygate_key_store_lookup_duration_seconds",
+                         "Key lookups that missed the cache and asked the store", {},
+                         {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1})
+              .with({})),
       invalidations(registry
                         .counter("keygate_key_invalidations_total",
                                  "Key invalidations received (revoke, rotate, delete, ...)")

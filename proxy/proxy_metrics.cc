@@ -23,10 +23,9 @@ ProxyMetrics::ProxyMetrics()
                                 "Requests refused before routing, by reason", {"reason"})),
       connections_open(
           registry.gauge("keygate_client_connections", "Client connections open").with({})),
-      connections_total(registry
-                            .counter("keygate_client_connections_total",
-                                     "Client connections accepted")
-                            .with({})),
+      connections_total(
+          registry.counter("keygate_client_connections_total", "Client connections accepted")
+              .with({})),
       requests_in_flight(
           registry.gauge("keygate_requests_in_flight", "Requests being handled").with({})),
       config_reloads(registry.counter("keygate_config_reloads_total",

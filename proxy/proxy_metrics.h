@@ -11,8 +11,8 @@ class ProxyMetrics {
 
   MetricsRegistry registry;
 
-  Family<Counter>& requests;          // route, class
-  Family<Histogram>& request_latency;  // route (end to end)
+  Family<Counter>& requests;            // route, class
+  Family<Histogram>& request_latency;   // route (end to end)
   Family<Histogram>& upstream_latency;  // route (request sent -> response header)
   Family<Counter>& upstream_errors;     // upstream, reason
   Family<Counter>& rejected;            // reason (bad_request, headers_too_large, ...)

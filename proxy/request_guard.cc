@@ -8,7 +8,9 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::size_t count(const http::request_header<>& h, http::field f) { return h.count(f); }
+std::size_t count(const http::request_header<>& h, http::field f) {
+  return h.count(f);
+}
 
 std::string lower_trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

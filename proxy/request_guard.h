@@ -9,7 +9,6 @@
 
 namespace keygate::proxy {
 
-std::optional<ErrorSpec> check_request_framing(
-    const boost::beast::http::request_header<>& header);
+std::optional<ErrorSpec> check_request_framing(const boost::beast::http::request_header<>& header);
 
 }  // namespace keygate::proxy

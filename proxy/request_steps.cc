@@ -65,8 +65,8 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
 }
 
 void remove_identity_headers(http::fields& fields, const conf::IdentityHeadersConfig& names) {
-  for (const auto* name : {&names.key_id, &names.org, &names.environment, &names.key_type,
-                           &names.scopes, &names.plan})
+  for (const auto* name :
+       {&names.key_id, &names.org, &names.environment, &names.key_type, &names.scopes, &names.plan})
     if (!name->empty()) fields.erase(*name);
 }
 
@@ -112,15 +112,15 @@ awaitable<bool> authenticate(WorkerServices& services, RequestContext& ctx) {
 
   auth::AuthDecision decision;
   if (!credential.found()) {
-    decision.code = credential.oversized() ? auth::AuthCode::invalid_api_key
-                                           : auth::AuthCode::missing_api_key;
+    decision.code =
+        credential.oversized() ? auth::AuthCode::invalid_api_key : auth::AuthCode::missing_api_key;
   } else if (auto fast = services.validator->try_validate(credential.raw(), credential.source(),
                                                           auth, ctx.client_address)) {
     decision = std::move(*fast);
   } else {
     const auto started = std::chrono::steady_clock::now();
-    decision = co_await async_validate(*services.validator, credential.raw(),
-                                       credential.source(), auth, ctx.client_address);
+    decision = co_await async_validate(*services.validator, credential.raw(), credential.source(),
+                                       auth, ctx.client_address);
     services.metrics->store_lookup_latency.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
@@ -161,7 +161,8 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx)
 
   const auto decision = co_await async_limit(*services.limiter, *policies, subject);
   const auto& config = *ctx.snapshot.config;
-  for (const auto& header : ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers))
+  for (const auto& header :
+       ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers))
     ctx.response_headers.emplace_back(header.name, header.value);
 
   auto& metrics = *services.metrics;
@@ -172,8 +173,8 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx)
   for (std::size_t i = 0; i < decision.policies.size(); ++i) {
     const auto& p = decision.policies[i];
     const char* outcome = decision.store_error && !decision.local_fallback ? "store_error"
-                          : !p.allowed                                    ? "limited"
-                                                                          : "allowed";
+                          : !p.allowed                                     ? "limited"
+                                                                           : "allowed";
     metrics.rate_limit_decisions.with({p.name, outcome}).inc();
   }
   if (!decision.allowed()) {

@@ -38,7 +38,8 @@ void log_listening(std::string_view listener, const std::string& address, std::u
 class Server {
  public:
   Server(std::string config_path, conf::ConfigPtr config)
-      : config_path_(std::move(config_path)), config_(std::move(config)),
+      : config_path_(std::move(config_path)),
+        config_(std::move(config)),
         config_text_(read_file(config_path_)) {}
 
   int run() {
@@ -226,8 +227,9 @@ class Server {
   void poll_drain() {
     const bool idle = state_.in_flight.load() == 0;
     if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
-      if (!idle) log_warn("drain timeout; closing requests still in flight",
-                          {{"in_flight", std::to_string(state_.in_flight.load())}});
+      if (!idle)
+        log_warn("drain timeout; closing requests still in flight",
+                 {{"in_flight", std::to_string(state_.in_flight.load())}});
       control_.stop();
       return;
     }
@@ -258,7 +260,8 @@ class Server {
 int serve(const std::string& config_path) {
   auto result = conf::load_config_file(config_path);
   if (!result.ok()) {
-    for (const auto& e : result.errors) log_error("configuration error", {{"error", e.to_string()}});
+    for (const auto& e : result.errors)
+      log_error("configuration error", {{"error", e.to_string()}});
     return 2;
   }
   // A peer closing mid-write must surface as an error code, not kill the process.

@@ -16,7 +16,7 @@ class ProxyMetrics;
 
 struct RouteRuntime {
   const conf::RouteConfig* config = nullptr;
-  std::size_t upstream_index = 0;  // into Config::upstreams
+  std::size_t upstream_index = 0;               // into Config::upstreams
   std::array<Counter*, 6> requests_by_class{};  // 1xx..5xx, [0] = no response
   Histogram* upstream_latency = nullptr;
 };

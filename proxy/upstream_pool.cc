@@ -36,8 +36,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::pop_idle() {
     const auto idle_for = now - connection->idle_since;
     // A connection that was busy a moment ago is almost never closed: skip the probe (a
     // syscall) on the hot path; a rare stale one is retried on a fresh connection anyway.
-    if (idle_for < kMaxIdleAge &&
-        (idle_for < kProbeAfterIdle || !went_stale(connection->socket))) {
+    if (idle_for < kMaxIdleAge && (idle_for < kProbeAfterIdle || !went_stale(connection->socket))) {
       connection->reused = true;
       return connection;
     }
@@ -71,9 +70,9 @@ awaitable<Acquired> UpstreamPool::connect() {
   const auto deadline = std::chrono::steady_clock::now() + config_.connect_timeout;
 
   tcp::resolver resolver(executor_);
-  auto [rec, endpoints] = co_await resolver.async_resolve(
-      config_.host, std::to_string(config_.port), tcp::resolver::numeric_service,
-      nothrow_awaitable);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(config_.host, std::to_string(config_.port),
+                                      tcp::resolver::numeric_service, nothrow_awaitable);
   if (rec) {
     release(std::move(connection), false);
     co_return Acquired{nullptr, AcquireError::refused};
@@ -94,8 +93,8 @@ awaitable<Acquired> UpstreamPool::connect() {
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection, bool reusable) {
   if (!connection) return;
-  if (reusable && idle_.size() < config_.max_idle_connections &&
-      connection->socket.is_open() && connection->buffer.size() == 0) {
+  if (reusable && idle_.size() < config_.max_idle_connections && connection->socket.is_open() &&
+      connection->buffer.size() == 0) {
     connection->idle_since = std::chrono::steady_clock::now();
     idle_.push_back(std::move(connection));
   } else {

@@ -10,8 +10,7 @@ namespace {
 
 bool same_upstream(const conf::UpstreamConfig& a, const conf::UpstreamConfig& b) {
   return a.host == b.host && a.port == b.port && a.connect_timeout == b.connect_timeout &&
-         a.max_idle_connections == b.max_idle_connections &&
-         a.max_connections == b.max_connections;
+         a.max_idle_connections == b.max_idle_connections && a.max_connections == b.max_connections;
 }
 
 }  // namespace

@@ -29,24 +29,28 @@ ratelimit::InMemoryLimiterOptions local_limiter_options(const conf::Config& conf
   ratelimit::InMemoryLimiterOptions options;
   // Standing in for a shared store during an outage, each replica takes its share only.
   if (stands_in_for_redis)
-    options.limit_divisor = static_cast<std::uint64_t>(std::max(1, config.rate_limits.replica_count));
+    options.limit_divisor =
+        static_cast<std::uint64_t>(std::max(1, config.rate_limits.replica_count));
   return options;
 }
 
 class Services final : public SharedServices {
  public:
-  Services(const conf::Config& config, ProxyMetrics& metrics, std::shared_ptr<const auth::KeyHasher> hasher)
-      : config_(config), hasher_(std::move(hasher)),
-        cache_(std::make_shared<auth::KeyCache>(config.cache)), metrics_(metrics.registry) {
+  Services(const conf::Config& config, ProxyMetrics& metrics,
+           std::shared_ptr<const auth::KeyHasher> hasher)
+      : config_(config),
+        hasher_(std::move(hasher)),
+        cache_(std::make_shared<auth::KeyCache>(config.cache)),
+        metrics_(metrics.registry) {
     const bool redis = config.store.kind == conf::StoreConfig::Kind::redis;
     local_limiter_ = std::make_shared<ratelimit::InMemoryLimiter>(
         ratelimit::system_clock(), local_limiter_options(config, redis));
     if (!redis) file_store_ = std::make_unique<auth::FileKeyStore>(config.store.file_path);
     metrics.registry.callback_gauge("keygate_key_cache_entries", "Keys held in the key cache",
                                     [cache = cache_] { return double(cache->positive_size()); });
-    metrics.registry.callback_gauge(
-        "keygate_key_cache_negative_entries", "Unknown key hashes remembered by the key cache",
-        [cache = cache_] { return double(cache->negative_size()); });
+    metrics.registry.callback_gauge("keygate_key_cache_negative_entries",
+                                    "Unknown key hashes remembered by the key cache",
+                                    [cache = cache_] { return double(cache->negative_size()); });
     usage_ = start_usage_recorder(config, file_store_.get());
   }
 

@@ -28,7 +28,7 @@ struct WorkerServices {
   std::shared_ptr<const ratelimit::PolicyResolver> policies;  // of the current config
   PolicyMetrics* metrics = nullptr;
   std::shared_ptr<auth::UsageShard> usage;  // this worker's usage counts; null: usage off
-  std::function<void()> on_destroy;  // releases per-worker connections
+  std::function<void()> on_destroy;         // releases per-worker connections
   ~WorkerServices() {
     if (on_destroy) on_destroy();
   }
@@ -39,8 +39,8 @@ class SharedServices {
   virtual ~SharedServices() = default;
 
   // Null with a reason when the configured store cannot be set up (bad pepper, ...).
-  static std::shared_ptr<SharedServices> create(const conf::Config& config,
-                                                ProxyMetrics& metrics, std::string* error);
+  static std::shared_ptr<SharedServices> create(const conf::Config& config, ProxyMetrics& metrics,
+                                                std::string* error);
 
   // Built on the worker's own thread-to-be; `io` is the worker's context.
   virtual std::shared_ptr<WorkerServices> for_worker(asio::io_context& io,

@@ -138,8 +138,8 @@ class FileStoreAuthTest : public ::testing::Test {
   }
   std::uint16_t port() const { return keygate_->proxy_port(); }
   std::string live_secret(std::vector<std::string> scopes = {"read"}) {
-    std::vector<std::string> args = {"--org", "acme", "--name", "svc", "--env", "live",
-                                     "--type", "secret"};
+    std::vector<std::string> args = {"--org", "acme", "--name", "svc",
+                                     "--env", "live", "--type", "secret"};
     for (const auto& s : scopes) args.insert(args.end(), {"--scope", s});
     auto raw = create_key(config_, args);
     // The file watcher reloads asynchronously: poll until the key authenticates somewhere.
@@ -168,8 +168,8 @@ TEST_F(FileStoreAuthTest, MalformedAndUnknownKeysAre401Invalid) {
   typo[12] = typo[12] == 'a' ? 'b' : 'a';
   expect_error(get_with_key(port(), "/read/x", typo), 401, "authentication_error",
                "invalid_api_key");
-  expect_error(get_with_key(port(), "/read/x", std::string(300, 'k')), 401,
-               "authentication_error", "invalid_api_key");
+  expect_error(get_with_key(port(), "/read/x", std::string(300, 'k')), 401, "authentication_error",
+               "invalid_api_key");
   EXPECT_EQ(upstream_.request_count(), 1u);  // only live_secret's readiness probe got through
 }
 
@@ -210,8 +210,8 @@ TEST_F(FileStoreAuthTest, EveryKeySourceWorksAndIsStripped) {
   EXPECT_FALSE(upstream_.last_request()->has_header("x-api-key"));
 
   // A secret key in the query string is refused unless the route allows it.
-  expect_error(http_get(port(), "/read/b?api_key=" + raw + "&keep=1"), 403,
-               "authorization_error", "key_type_not_allowed");
+  expect_error(http_get(port(), "/read/b?api_key=" + raw + "&keep=1"), 403, "authorization_error",
+               "key_type_not_allowed");
   upstream_.clear();
   ASSERT_EQ(http_get(port(), "/qs/b?first=0&api_key=" + raw + "&keep=1").status, 200);
   EXPECT_EQ(upstream_.last_request()->target, "/qs/b?first=0&keep=1");
@@ -245,9 +245,8 @@ TEST_F(FileStoreAuthTest, ScopesEnvironmentsAndNetworks) {
   expect_error(get_with_key(port(), "/live/x", test_key), 403, "authorization_error",
                "wrong_environment");
 
-  auto fenced = create_key(config_, {"--org", "acme", "--name", "fenced", "--env", "live",
-                                     "--type", "secret", "--scope", "read", "--cidr",
-                                     "10.0.0.0/8"});
+  auto fenced = create_key(config_, {"--org", "acme", "--name", "fenced", "--env", "live", "--type",
+                                     "secret", "--scope", "read", "--cidr", "10.0.0.0/8"});
   ASSERT_TRUE(wait_for_status(port(), "/read/x", fenced, 403));
   expect_error(get_with_key(port(), "/read/x", fenced), 403, "authorization_error",
                "ip_not_allowed");
@@ -325,7 +324,8 @@ TEST_F(FileStoreAuthTest, RawKeysNeverReachTheLogsOrTheStoreFile) {
 class RedisAuthTest : public ::testing::Test {
  protected:
   std::unique_ptr<KeygateProcess> start_keygate() {
-    return std::make_unique<KeygateProcess>(base_config(upstream_.port(), redis_store(redis_.port())));
+    return std::make_unique<KeygateProcess>(
+        base_config(upstream_.port(), redis_store(redis_.port())));
   }
   RedisServer redis_;
   EchoUpstream upstream_;
@@ -336,8 +336,9 @@ TEST_F(RedisAuthTest, RevocationReachesEverySidecarQuickly) {
   auto b = start_keygate();
   std::vector<double> millis;
   for (int round = 0; round < 5; ++round) {
-    auto raw = create_key(a->config_path(), {"--org", "acme", "--name", "r" + std::to_string(round),
-                                             "--env", "live", "--type", "secret", "--scope", "read"});
+    auto raw =
+        create_key(a->config_path(), {"--org", "acme", "--name", "r" + std::to_string(round),
+                                      "--env", "live", "--type", "secret", "--scope", "read"});
     // Warm both caches: from now on they would answer without asking Redis.
     ASSERT_EQ(get_with_key(a->proxy_port(), "/read/x", raw).status, 200);
     ASSERT_EQ(get_with_key(b->proxy_port(), "/read/x", raw).status, 200);
@@ -361,9 +362,9 @@ TEST_F(RedisAuthTest, RedisOutageIs503NeverA401AndRecoversWithoutRestart) {
   const auto port = keygate->proxy_port();
   auto cached = create_key(keygate->config_path(), {"--org", "acme", "--name", "cached", "--env",
                                                     "live", "--type", "secret", "--scope", "read"});
-  auto uncached = create_key(keygate->config_path(), {"--org", "acme", "--name", "cold", "--env",
-                                                      "live", "--type", "secret", "--scope",
-                                                      "read"});
+  auto uncached = create_key(
+      keygate->config_path(),
+      {"--org", "acme", "--name", "cold", "--env", "live", "--type", "secret", "--scope", "read"});
   ASSERT_EQ(get_with_key(port, "/read/x", cached).status, 200);
   ASSERT_EQ(http_get(keygate->admin_port(), "/readyz").status, 200);
 
@@ -382,15 +383,16 @@ TEST_F(RedisAuthTest, RedisOutageIs503NeverA401AndRecoversWithoutRestart) {
   auto fresh = create_key(keygate->config_path(), {"--org", "acme", "--name", "fresh", "--env",
                                                    "live", "--type", "secret", "--scope", "read"});
   ASSERT_TRUE(wait_for_status(port, "/read/x", fresh, 200, 15s)) << "no recovery after restart";
-  while (Clock::now() < deadline + 10s && http_get(keygate->admin_port(), "/readyz").status != 200) {
+  while (Clock::now() < deadline + 10s &&
+         http_get(keygate->admin_port(), "/readyz").status != 200) {
   }
   EXPECT_EQ(http_get(keygate->admin_port(), "/readyz").status, 200);
 }
 
 TEST_F(RedisAuthTest, RawKeyIsNeverStoredInRedis) {
   auto keygate = start_keygate();
-  auto raw = create_key(keygate->config_path(), {"--org", "acme", "--name", "k", "--env", "live",
-                                                 "--type", "secret"});
+  auto raw = create_key(keygate->config_path(),
+                        {"--org", "acme", "--name", "k", "--env", "live", "--type", "secret"});
   ASSERT_FALSE(raw.empty());
   auto keys = redis_.command({"KEYS", "*"});
   ASSERT_FALSE(keys.elements.empty());

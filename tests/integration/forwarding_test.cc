@@ -36,7 +36,8 @@ routes:
   - {name: slowroute, match: {path_prefix: /slowroute/}, upstream: api, auth: none}
   - {name: stripped, match: {path_prefix: /svc/}, upstream: base, auth: none, strip_prefix: true}
   - {name: posts-only, match: {path: /only-post, methods: [POST]}, upstream: api, auth: none}
-)" + extra_routes + R"(  - {name: all, match: {path_prefix: /}, upstream: api, auth: none}
+)" + extra_routes +
+         R"(  - {name: all, match: {path_prefix: /}, upstream: api, auth: none}
 limits: {max_header: 8KiB, max_body: 2GiB, client_header_timeout: 1s, idle_timeout: 5s, body_timeout: 5s, drain_timeout: 10s}
 store: {kind: file, file: keys.json}
 )" + extra;
@@ -167,8 +168,8 @@ TEST_F(ForwardingTest, LargeDownloadAndUploadStreamWithFlatMemory) {
   EXPECT_NE(up.body.find("\"body_bytes\":" + std::to_string(size)), std::string::npos) << up.body;
   const long rss_after = measure_rss_kb(keygate_->pid());
   ASSERT_GT(rss_before, 0);
-  EXPECT_LT(rss_after - rss_before, 32 * 1024) << "RSS grew from " << rss_before << " KiB to "
-                                                << rss_after << " KiB";
+  EXPECT_LT(rss_after - rss_before, 32 * 1024)
+      << "RSS grew from " << rss_before << " KiB to " << rss_after << " KiB";
 }
 
 TEST_F(ForwardingTest, ChunkedBodiesBothWays) {
@@ -261,8 +262,7 @@ struct SmugglingCase {
   const char* request;
 };
 
-class SmugglingTest : public ForwardingTest,
-                      public ::testing::WithParamInterface<SmugglingCase> {};
+class SmugglingTest : public ForwardingTest, public ::testing::WithParamInterface<SmugglingCase> {};
 
 TEST_P(SmugglingTest, RejectedAndClosed) {
   RawConnection raw(port());
@@ -277,26 +277,33 @@ TEST_P(SmugglingTest, RejectedAndClosed) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, SmugglingTest,
     ::testing::Values(
-        SmugglingCase{"cl_and_te", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                                   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-        SmugglingCase{"te_and_cl", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                   "Content-Length: 4\r\n\r\n0\r\n\r\n"},
-        SmugglingCase{"differing_cl", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                                      "Content-Length: 5\r\n\r\nabcde"},
+        SmugglingCase{"cl_and_te",
+                      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        SmugglingCase{"te_and_cl",
+                      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "Content-Length: 4\r\n\r\n0\r\n\r\n"},
+        SmugglingCase{"differing_cl",
+                      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                      "Content-Length: 5\r\n\r\nabcde"},
         SmugglingCase{"cl_list", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 5\r\n\r\nabcde"},
         SmugglingCase{"te_not_chunked_last",
                       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
                       "0\r\n\r\n"},
-        SmugglingCase{"te_twice", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-        SmugglingCase{"te_obfuscated", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n"
-                                       "\r\n0\r\n\r\n"},
-        SmugglingCase{"te_http10", "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                   "\r\n0\r\n\r\n"},
+        SmugglingCase{"te_twice",
+                      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        SmugglingCase{"te_obfuscated",
+                      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n"
+                      "\r\n0\r\n\r\n"},
+        SmugglingCase{"te_http10",
+                      "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "\r\n0\r\n\r\n"},
         SmugglingCase{"space_before_colon",
                       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 4\r\n\r\nabcd"},
-        SmugglingCase{"bad_chunk_size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                        "\r\nzz\r\nabc\r\n0\r\n\r\n"},
+        SmugglingCase{"bad_chunk_size",
+                      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "\r\nzz\r\nabc\r\n0\r\n\r\n"},
         SmugglingCase{"two_hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
         SmugglingCase{"no_host", "GET / HTTP/1.1\r\n\r\n"},
         SmugglingCase{"bare_lf_in_value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n"}),
@@ -331,9 +338,9 @@ TEST(ForwardingReload, GoodConfigIsAppliedBadConfigIsRefused) {
 
   // A new route in front of everything: /svc/ now goes nowhere (an unreachable upstream).
   auto mark = keygate.stderr_mark();
-  keygate.rewrite_config(config_for(
-      upstream.port(),
-      "  - {name: moved, match: {path_prefix: /moved/}, upstream: down, auth: none}\n"));
+  keygate.rewrite_config(
+      config_for(upstream.port(),
+                 "  - {name: moved, match: {path_prefix: /moved/}, upstream: down, auth: none}\n"));
   ASSERT_TRUE(keygate.wait_for_log("configuration reloaded", 10s, mark));
   EXPECT_EQ(http_get(port, "/moved/x").status, 502);
 
@@ -360,7 +367,8 @@ TEST(ForwardingDrain, SigtermFinishesRequestsInFlightThenExitsZero) {
   KeepAliveClient idle(port);
   ASSERT_EQ(idle.get("/").status, 200);
 
-  auto in_flight = std::async(std::launch::async, [port] { return http_get(port, "/slow?ms=1500"); });
+  auto in_flight =
+      std::async(std::launch::async, [port] { return http_get(port, "/slow?ms=1500"); });
   ASSERT_TRUE(upstream.wait_for_requests(2));  // the slow one reached the upstream
   ASSERT_TRUE(keygate.signal(SIGTERM));
   // Not ready any more while draining; the idle keep-alive connection is closed.

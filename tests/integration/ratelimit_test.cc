@@ -82,12 +82,14 @@ TEST(RateLimitHeaders, HeadersAnd429BodyOnTheEmbeddedStore) {
   EchoUpstream upstream;
   KeygateOptions options;
   options.files.push_back({"keys.json", R"({"orgs":[],"keys":[]})"});
-  KeygateProcess keygate(config(upstream.port(), "store: {kind: file, file: keys.json}\n"), options);
+  KeygateProcess keygate(config(upstream.port(), "store: {kind: file, file: keys.json}\n"),
+                         options);
   auto key = create_key(keygate.config_path(), "acme", "k");
   // The file store reloads asynchronously: wait for the key to be known.
   const auto deadline = Clock::now() + 10s;
   HttpResponse first;
-  while (Clock::now() < deadline && (first = call(keygate.proxy_port(), "/small/x", key)).status == 401) {
+  while (Clock::now() < deadline &&
+         (first = call(keygate.proxy_port(), "/small/x", key)).status == 401) {
   }
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(first.headers.value("x-ratelimit-limit"), "3");
@@ -103,8 +105,10 @@ TEST(RateLimitHeaders, HeadersAnd429BodyOnTheEmbeddedStore) {
   EXPECT_NE(first.headers.value("ratelimit").find("\"key-3\";r=2;t="), std::string::npos)
       << first.headers.value("ratelimit");
 
-  EXPECT_EQ(call(keygate.proxy_port(), "/small/x", key).headers.value("x-ratelimit-remaining"), "1");
-  EXPECT_EQ(call(keygate.proxy_port(), "/small/x", key).headers.value("x-ratelimit-remaining"), "0");
+  EXPECT_EQ(call(keygate.proxy_port(), "/small/x", key).headers.value("x-ratelimit-remaining"),
+            "1");
+  EXPECT_EQ(call(keygate.proxy_port(), "/small/x", key).headers.value("x-ratelimit-remaining"),
+            "0");
   auto refused = call(keygate.proxy_port(), "/small/x", key);
   ASSERT_EQ(refused.status, 429);
   EXPECT_EQ(refused.headers.value("content-type"), "application/json");
@@ -140,9 +144,12 @@ int hammer(const std::vector<std::unique_ptr<KeygateProcess>>& sidecars, const s
       KeepAliveClient client(sidecars[c % sidecars.size()]->proxy_port());
       while (next.fetch_add(1) < total) {
         auto res = client.get(target, {{"Authorization", "Bearer " + key}});
-        if (res.status == 200) ++admitted;
-        else if (res.status == 429) ++refused;
-        else ++other;
+        if (res.status == 200)
+          ++admitted;
+        else if (res.status == 429)
+          ++refused;
+        else
+          ++other;
       }
     });
   }
@@ -155,7 +162,8 @@ int hammer(const std::vector<std::unique_ptr<KeygateProcess>>& sidecars, const s
 TEST_F(RedisRateLimitTest, FourSidecarsAdmitExactlyTheLimit) {
   std::vector<std::unique_ptr<KeygateProcess>> sidecars;
   for (int i = 0; i < 4; ++i)
-    sidecars.push_back(std::make_unique<KeygateProcess>(config(upstream_.port(), redis_store(redis_.port()))));
+    sidecars.push_back(
+        std::make_unique<KeygateProcess>(config(upstream_.port(), redis_store(redis_.port()))));
   auto key = create_key(sidecars[0]->config_path(), "acme", "shared");
 
   EXPECT_EQ(hammer(sidecars, "/fixed/x", key, 200), 50);
@@ -257,7 +265,8 @@ assert waited >= 0.5, waited
 )";
   const auto dir = make_temp_dir();
   write_text_file(dir + "/client.py", script);
-  auto result = run_command("/usr/bin/python3", {dir + "/client.py", std::to_string(keygate.proxy_port()), key});
+  auto result = run_command("/usr/bin/python3",
+                            {dir + "/client.py", std::to_string(keygate.proxy_port()), key});
   EXPECT_EQ(result.exit_code, 0) << result.stdout_text << result.stderr_text;
   EXPECT_NE(result.stdout_text.find("status=200"), std::string::npos) << result.stdout_text;
 }
