@@ -5,11 +5,14 @@
 #include <chrono>
 #include <filesystem>
 
-#include "auth/usage_file_io.h"
+#include "auth/locked_file.h"
 #include "auth/usage_last_used.h"
 
 namespace keygate::auth {
 namespace {
+
+// A usage document larger than this is refused (a few hundred thousand keys fit).
+constexpr std::size_t kMaxUsageFileBytes = 128 * 1024 * 1024;
 
 namespace json = boost::json;
 
@@ -27,7 +30,7 @@ StoreStatus corrupt(const std::string& path, const std::string& why) {
 
 // The document, or an empty one when the file does not exist yet.
 StoreResult<json::object> read_document(const std::string& path) {
-  auto text = usage_file_io::read(path);
+  auto text = locked_file::read(path, kMaxUsageFileBytes);
   if (!text.ok()) return {text.status, {}};
   json::object document;
   if (!text.value) return {StoreStatus::success(), std::move(document)};
@@ -158,7 +161,7 @@ StoreStatus FileUsageStore::apply(const UsageBatch& batch) {
 }
 
 StoreStatus FileUsageStore::apply_counters(const UsageBatch& batch) {
-  auto held = usage_file_io::lock(path_, lock_timeout_);
+  auto held = locked_file::lock(path_, lock_timeout_);
   if (!held.ok()) return held.status;
   auto document = read_document(path_);
   if (!document.ok()) return document.status;
@@ -172,7 +175,7 @@ StoreStatus FileUsageStore::apply_counters(const UsageBatch& batch) {
   json::object& orgs = section(doc, "orgs");
   for (const auto& [org, periods] : batch.org_calls) add_org_calls(orgs, org, periods);
   remember(doc, batch.id);
-  return usage_file_io::replace(path_, json::serialize(doc) + "\n");
+  return locked_file::replace(path_, json::serialize(doc) + "\n");
 }
 
 StoreResult<KeyUsage> FileUsageStore::key_usage(const KeyRecord& key) {

@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 #include "proxy/error_body.h"
+#include "proxy/log.h"
 
 namespace keygate::proxy {
 namespace {
@@ -66,17 +66,9 @@ void AccessLogSink::write(std::string_view data) {
 
 void AccessLogBuffer::append(const AccessLogEntry& e) {
   if (!sink_) return;
-  const auto now = std::chrono::system_clock::now();
-  const auto secs = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char time_buf[40];
-  std::snprintf(time_buf, sizeof time_buf, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms));
-  buffer_ += time_buf;
+  buffer_ += "{\"time\":\"";
+  append_utc_timestamp(buffer_);
+  buffer_ += '"';
   field(buffer_, "method", e.method);
   field(buffer_, "path", e.path);
   field(buffer_, "route", e.route);

@@ -25,7 +25,9 @@ std::string_view level_name(LogLevel level) {
   return "info";
 }
 
-void append_time(std::string& out) {
+}  // namespace
+
+void append_utc_timestamp(std::string& out) {
   const auto now = std::chrono::system_clock::now();
   const auto secs = std::chrono::system_clock::to_time_t(now);
   const auto ms =
@@ -38,13 +40,11 @@ void append_time(std::string& out) {
   out += buf;
 }
 
-}  // namespace
-
 void log_line(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
   std::string line;
   line.reserve(128);
   line += R"({"time":")";
-  append_time(line);
+  append_utc_timestamp(line);
   line += R"(","level":")";
   line += level_name(level);
   line += R"(","msg":")";

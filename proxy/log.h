@@ -2,6 +2,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -10,6 +11,9 @@ namespace keygate::proxy {
 enum class LogLevel { debug, info, warn, error };
 
 using LogField = std::pair<std::string_view, std::string_view>;
+
+// Appends the current UTC time as 2026-11-22T08:35:37.123Z.
+void append_utc_timestamp(std::string& out);
 
 // Thread-safe: each line goes out in a single write(2).
 void log_line(LogLevel level, std::string_view message,

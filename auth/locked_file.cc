@@ -1,4 +1,4 @@
-#include "auth/usage_file_io.h"
+#include "auth/locked_file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <thread>
 
-namespace keygate::auth::usage_file_io {
+namespace keygate::auth::locked_file {
 namespace {
 
 StoreStatus io_error(const std::string& path, const std::string& what, int error) {
@@ -85,7 +85,7 @@ StoreResult<std::unique_ptr<Lock>> lock(const std::string& path,
   return {StoreStatus::success(), std::move(held)};
 }
 
-StoreResult<std::optional<std::string>> read(const std::string& path) {
+StoreResult<std::optional<std::string>> read(const std::string& path, std::size_t max_bytes) {
   Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return {StoreStatus::success(), std::nullopt};
@@ -99,11 +99,10 @@ StoreResult<std::optional<std::string>> read(const std::string& path) {
     if (n < 0) return {io_error(path, "cannot read", errno), {}};
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > kMaxUsageFileBytes)
-      return {
-          StoreStatus::error(StoreErrc::corrupt, path + ": larger than " +
-                                                     std::to_string(kMaxUsageFileBytes) + " bytes"),
-          {}};
+    if (text.size() > max_bytes)
+      return {StoreStatus::error(StoreErrc::corrupt,
+                                 path + ": larger than " + std::to_string(max_bytes) + " bytes"),
+              {}};
   }
   return {StoreStatus::success(), std::move(text)};
 }
@@ -132,4 +131,4 @@ StoreStatus replace(const std::string& path, std::string_view text) {
   return StoreStatus::success();
 }
 
-}  // namespace keygate::auth::usage_file_io
+}  // namespace keygate::auth::locked_file
