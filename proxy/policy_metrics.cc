@@ -27,4 +27,24 @@ PolicyMetrics::PolicyMetrics(MetricsRegistry& registry)
                                       "Whole key-cache drops (store reload, resubscribe)")
                              .with({})) {}
 
+Counter& PolicyCounterCache::auth_decision(std::string_view reason) {
+  auto it = auth_.find(reason);
+  if (it == auth_.end())
+    it = auth_.emplace(std::string(reason), &metrics_.auth_decisions.with({std::string(reason)}))
+             .first;
+  return *it->second;
+}
+
+Counter& PolicyCounterCache::rate_limit_decision(std::string_view policy, int outcome) {
+  static constexpr const char* kOutcomes[3] = {"allowed", "limited", "store_error"};
+  auto it = limits_.find(policy);
+  if (it == limits_.end()) {
+    std::array<Counter*, 3> children{};
+    for (int i = 0; i < 3; ++i)
+      children[i] = &metrics_.rate_limit_decisions.with({std::string(policy), kOutcomes[i]});
+    it = limits_.emplace(std::string(policy), children).first;
+  }
+  return *it->second[outcome];
+}
+
 }  // namespace keygate::proxy

@@ -124,7 +124,7 @@ awaitable<bool> authenticate(WorkerServices& services, RequestContext& ctx) {
     services.metrics->store_lookup_latency.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
-  services.metrics->auth_decisions.with({std::string(auth::error_code(decision.code))}).inc();
+  services.counters->auth_decision(auth::error_code(decision.code)).inc();
   // Identify the key in the access log even when it is refused (revoked, wrong scope, ...).
   ctx.key = decision.key;
   ctx.org = decision.org;
@@ -172,10 +172,8 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx)
   }
   for (std::size_t i = 0; i < decision.policies.size(); ++i) {
     const auto& p = decision.policies[i];
-    const char* outcome = decision.store_error && !decision.local_fallback ? "store_error"
-                          : !p.allowed                                     ? "limited"
-                                                                           : "allowed";
-    metrics.rate_limit_decisions.with({p.name, outcome}).inc();
+    const int outcome = decision.store_error && !decision.local_fallback ? 2 : !p.allowed ? 1 : 0;
+    services.counters->rate_limit_decision(p.name, outcome).inc();
   }
   if (!decision.allowed()) {
     LocalAnswer answer;

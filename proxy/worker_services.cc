@@ -68,6 +68,7 @@ class Services final : public SharedServices {
                                              conf::ConfigPtr config) override {
     auto services = std::make_shared<WorkerServices>();
     services->metrics = &metrics_;
+    services->counters = std::make_unique<PolicyCounterCache>(metrics_);
     services->policies = std::make_shared<const ratelimit::PolicyResolver>(config);
     if (usage_) services->usage = usage_->add_shard();
     if (file_store_) {

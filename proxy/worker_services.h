@@ -10,6 +10,7 @@
 #include "auth/usage_shard.h"
 #include "conf/config.h"
 #include "proxy/asio_aliases.h"
+#include "proxy/policy_metrics.h"
 #include "ratelimit/limiter.h"
 #include "ratelimit/policy_resolver.h"
 
@@ -17,7 +18,6 @@ namespace keygate::proxy {
 
 class AdminServer;
 class ProxyMetrics;
-class PolicyMetrics;
 
 // What a worker's requests use. Worker thread only.
 struct WorkerServices {
@@ -27,8 +27,9 @@ struct WorkerServices {
   std::shared_ptr<ratelimit::Limiter> limiter;
   std::shared_ptr<const ratelimit::PolicyResolver> policies;  // of the current config
   PolicyMetrics* metrics = nullptr;
-  std::shared_ptr<auth::UsageShard> usage;  // this worker's usage counts; null: usage off
-  std::function<void()> on_destroy;         // releases per-worker connections
+  std::unique_ptr<PolicyCounterCache> counters;  // this worker's view of `metrics`
+  std::shared_ptr<auth::UsageShard> usage;       // this worker's usage counts; null: usage off
+  std::function<void()> on_destroy;              // releases per-worker connections
   ~WorkerServices() {
     if (on_destroy) on_destroy();
   }
