@@ -118,7 +118,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(boost::none);  // enforced per route once the route is known
     auto [ec, n] = co_await http::async_read_header(client_, buffer_, parser, nothrow_awaitable);
-    if (ec) co_return co_await reject_unparsed(ec);
+    if (ec) {
+      head_request_ = false;
+      co_return co_await reject_unparsed(ec);
+    }
 
     worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
     worker_.state().metrics.requests_in_flight.add(1);
@@ -156,6 +159,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const std::string path(target.substr(0, query_at));
     const std::string method(req.method_string());
     const std::string request_id = ensure_request_id(req.base());
+    head_request_ = req.method() == http::verb::head;
 
     Outcome outcome;
     const RouteRuntime* route = nullptr;
@@ -531,7 +535,13 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     res.body() = std::move(body);
     res.prepare_payload();
     arm(worker_.snapshot()->config->limits.body_timeout);
-    co_await http::async_write(client_, res, nothrow_awaitable);
+    if (head_request_) {
+      // RFC 9110 §9.3.2: the same header fields as for GET, but no content.
+      http::response_serializer<http::string_body> sr{res};
+      co_await http::async_write_header(client_, sr, nothrow_awaitable);
+    } else {
+      co_await http::async_write(client_, res, nothrow_awaitable);
+    }
   }
 
   void count_upstream_error(const conf::UpstreamConfig& upstream, std::string_view reason) {
@@ -566,6 +576,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   tcp::socket client_;
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
+  bool head_request_ = false;  // the request being answered is a HEAD: answers carry no body
   UpstreamConnection* active_upstream_ = nullptr;  // the one the deadline must also cancel
   beast::flat_buffer buffer_;
   asio::ip::address client_address_;

@@ -159,6 +159,17 @@ TEST_F(FileStoreAuthTest, MissingKeyIs401WithWwwAuthenticate) {
   EXPECT_EQ(upstream_.request_count(), 0u);
 }
 
+TEST_F(FileStoreAuthTest, RefusedHeadRequestHasNoBodyAndKeepsTheConnection) {
+  RawConnection raw(port());
+  ASSERT_TRUE(raw.send("HEAD /read/x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto refused = raw.read_response(5s, /*head_request=*/true);
+  EXPECT_EQ(refused.status, 401) << refused.error;
+  EXPECT_NE(refused.headers.value("content-length"), "0");
+  // Had a body been sent, it would now be read as the next response's status line.
+  ASSERT_TRUE(raw.send("GET /public/x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(raw.read_response(5s).status, 200);
+}
+
 TEST_F(FileStoreAuthTest, MalformedAndUnknownKeysAre401Invalid) {
   expect_error(get_with_key(port(), "/read/x", "not-a-key"), 401, "authentication_error",
                "invalid_api_key");
