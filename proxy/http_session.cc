@@ -124,9 +124,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
 
     worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
-    worker_.state().metrics.requests_in_flight.add(1);
     const bool keep = co_await handle(*snapshot, parser, started);
-    worker_.state().metrics.requests_in_flight.add(-1);
     worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
     co_return keep;
   }

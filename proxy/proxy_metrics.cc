@@ -26,8 +26,6 @@ ProxyMetrics::ProxyMetrics()
       connections_total(
           registry.counter("keygate_client_connections_total", "Client connections accepted")
               .with({})),
-      requests_in_flight(
-          registry.gauge("keygate_requests_in_flight", "Requests being handled").with({})),
       config_reloads(registry.counter("keygate_config_reloads_total",
                                       "Configuration reloads by result", {"result"})),
       config_reloads_ok(config_reloads.with({"ok"})),

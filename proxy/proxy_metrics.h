@@ -18,7 +18,6 @@ class ProxyMetrics {
   Family<Counter>& rejected;            // reason (bad_request, headers_too_large, ...)
   Gauge& connections_open;
   Counter& connections_total;
-  Gauge& requests_in_flight;
   Family<Counter>& config_reloads;  // result
   Counter& config_reloads_ok;
   Counter& config_reloads_failed;

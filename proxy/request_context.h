@@ -29,8 +29,8 @@ struct RequestContext {
   const Snapshot& snapshot;
   const RouteRuntime& route;
   boost::asio::ip::address client_address;
-  std::string client_ip;
-  std::string target;  // path + query as it will be sent upstream; steps may edit the query
+  std::string_view client_ip;  // owned by the session, which outlives the request
+  std::string target;          // path + query as it will be sent upstream; steps may edit the query
 
   // Filled by the steps.
   std::optional<LocalAnswer> answer;  // set: respond with it, do not forward

@@ -156,7 +156,7 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx)
   }
   if (ctx.org) subject.org_created_at = ctx.org->created_at;
   subject.route = route.name;
-  subject.client_ip = ctx.client_ip;
+  subject.client_ip = std::string(ctx.client_ip);
   subject.on_store_failure = route.limit_failure;
 
   const auto decision = co_await async_limit(*services.limiter, *policies, subject);

@@ -22,6 +22,11 @@ struct WorkerServices;
 
 // Process-wide state every worker reads.
 struct ServerState {
+  ServerState() {
+    // Read at scrape time: a gauge updated per request would cost two CAS loops each.
+    metrics.registry.callback_gauge("keygate_requests_in_flight", "Requests being handled",
+                                    [this] { return double(in_flight.load()); });
+  }
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> in_flight{0};
   std::atomic<std::int64_t> connections{0};
