@@ -19,22 +19,6 @@ struct CommandFailed {
   int code;
 };
 
-int exit_code_for(KeyErrc code) {
-  switch (code) {
-    case KeyErrc::ok:
-      return kExitOk;
-    case KeyErrc::not_found:
-    case KeyErrc::plan_limit_reached:
-    case KeyErrc::invalid_state:
-      return kExitRefused;
-    case KeyErrc::invalid_argument:
-      return kExitUsage;
-    case KeyErrc::store_unavailable:
-      return kExitUnavailable;
-  }
-  return kExitUnavailable;
-}
-
 // Everything one command needs, built from --config.
 class Session {
  public:
@@ -491,6 +475,22 @@ void add_orgs(CLI::App& app, const std::shared_ptr<const KeysCliEnv>& env) {
 }
 
 }  // namespace
+
+int exit_code_for(KeyErrc code) {
+  switch (code) {
+    case KeyErrc::ok:
+      return kExitOk;
+    case KeyErrc::not_found:
+    case KeyErrc::plan_limit_reached:
+    case KeyErrc::invalid_state:
+      return kExitRefused;
+    case KeyErrc::invalid_argument:
+      return kExitUsage;
+    case KeyErrc::store_unavailable:
+      return kExitUnavailable;
+  }
+  return kExitUnavailable;
+}
 
 void add_keys_commands(CLI::App& app, std::shared_ptr<const KeysCliEnv> env) {
   CLI::App* keys = app.add_subcommand("keys", "create, list, rotate and revoke API keys");

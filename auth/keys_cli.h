@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "auth/key_hash.h"
+#include "auth/key_manager.h"
 #include "auth/key_record.h"
 #include "auth/key_repository.h"
 #include "conf/config.h"
@@ -48,6 +49,9 @@ struct KeysCliEnv {
   std::function<UnixSeconds()> clock;
   KeyHasher::EnvLookup env;  // for the HMAC pepper and the default --created-by ($USER)
 };
+
+// The exit code a KeyManager error ends a command with (the table above).
+int exit_code_for(KeyErrc code);
 
 // std::cout/std::cerr, conf::load_config_file, open_key_repository, the system clock, getenv.
 KeysCliEnv default_keys_cli_env();

@@ -7,6 +7,7 @@
 
 #include "auth/key_manager.h"
 #include "auth/key_output.h"
+#include "auth/keys_cli.h"
 #include "auth/time_text.h"
 #include "auth/usage_report.h"
 
@@ -16,22 +17,6 @@ namespace {
 struct CommandFailed {
   int code;
 };
-
-int exit_code_for(KeyErrc code) {
-  switch (code) {
-    case KeyErrc::ok:
-      return kExitOk;
-    case KeyErrc::not_found:
-    case KeyErrc::plan_limit_reached:
-    case KeyErrc::invalid_state:
-      return kExitRefused;
-    case KeyErrc::invalid_argument:
-      return kExitUsage;
-    case KeyErrc::store_unavailable:
-      return kExitUnavailable;
-  }
-  return kExitUnavailable;
-}
 
 // The configuration, the key manager and the usage store of one command.
 class UsageSession {
