@@ -86,6 +86,11 @@ class Server {
 
     log_info("ready", {{"threads", std::to_string(threads)}});
     control_.run();
+    // Closing the acceptors aborted their pending accepts, whose completions (each holding a
+    // socket bound to a worker's io_context) may still be queued: run them now, while the
+    // workers exist, or their destruction with control_ would touch freed contexts.
+    control_.restart();
+    control_.poll();
 
     for (auto& worker : workers_) worker->stop();
     for (auto& worker : workers_) worker->join();

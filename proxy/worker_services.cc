@@ -137,6 +137,10 @@ class Services final : public SharedServices {
     file_watcher_.reset();
     // Workers have stopped: this last flush writes everything they recorded.
     if (usage_) usage_->stop();
+    // Each client's timers belong to its worker's io_context, which goes with the worker:
+    // only the worker may hold the client from here on.
+    std::lock_guard lock(mutex_);
+    clients_.clear();
   }
 
   void reload(conf::ConfigPtr config) override {
