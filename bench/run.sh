@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-50}
+USAGE=${USAGE:-on}  # USAGE=off measures the request path without usage recording
 KEYGATE=$PWD/$BUILD/keygate
 WORK=$(mktemp -d /tmp/keygate-bench.XXXXXX)
 PIDS=()
@@ -80,6 +81,7 @@ rate_limits:
     - {name: generous, per: key, algorithm: sliding_window, limit: 100000000, window: 1h}
     - {name: one-an-hour, per: key, algorithm: fixed_window, limit: 1, window: 1h}
 store: {kind: redis, redis: {host: 127.0.0.1, port: $RP}}
+usage: {enabled: $([ "$USAGE" = off ] && echo false || echo true)}
 YAML
 
 for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -146,7 +148,7 @@ run_case() {  # name port path pid [key-mode] [redis-port to reset after warm-up
 
 NGX_UP_PID=$(nginx_worker "$WORK/ngx-up/nginx.pid")
 NGX_PROXY_PID=$(nginx_worker "$WORK/ngx-proxy/nginx.pid")
-echo "running (${DURATION}s per case, $CONNECTIONS connections, wrk -t1)..." >&2
+echo "running (${DURATION}s per case, $CONNECTIONS connections, wrk -t1, usage recording $USAGE)..." >&2
 run_case "nginx direct (ceiling)" "$UP" /plain/x "$NGX_UP_PID"
 run_case "nginx reverse proxy" "$NGX" /plain/x "$NGX_PROXY_PID"
 run_case "keygate plain" "$KG" /plain/x "$KG_PID"
