@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string>
 
+#include "proxy/ascii.h"
+
 namespace keygate::proxy {
 namespace {
 
@@ -13,9 +15,7 @@ std::size_t count(const http::request_header<>& h, http::field f) {
 }
 
 std::string lower_trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
+  std::string out(trim(s));
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }

@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <string>
 
+#include "proxy/ascii.h"
+
 namespace keygate::proxy {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);  // host names: letters, digits, '-', '.'
-         });
-}
 
 std::string_view without_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') {  // [v6]:port
