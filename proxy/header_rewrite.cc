@@ -1,8 +1,8 @@
 #include "proxy/header_rewrite.h"
 
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <random>
-#include <vector>
 
 #include "proxy/ascii.h"
 
@@ -50,15 +50,17 @@ bool connection_has_token(const http::fields& fields, std::string_view token) {
 }
 
 void strip_hop_by_hop(http::fields& fields, bool keep_upgrade) {
-  // Headers named in Connection are hop-by-hop too; collect them before Connection goes.
-  std::vector<std::string> named;
+  // Headers named in Connection are hop-by-hop too. The names are views into the Connection
+  // values, which stay in place until Connection itself is erased below (so a token naming
+  // Connection is left to that step).
+  boost::container::small_vector<std::string_view, 8> named;
   for (auto it = fields.find(http::field::connection);
        it != fields.end() && it->name() == http::field::connection; ++it) {
     for_each_token(it->value(), [&](std::string_view t) {
-      if (!(keep_upgrade && iequals(t, "upgrade"))) named.emplace_back(t);
+      if (!(keep_upgrade && iequals(t, "upgrade")) && !iequals(t, "connection")) named.push_back(t);
     });
   }
-  for (const auto& name : named) fields.erase(name);
+  for (const auto name : named) fields.erase(name);
   for (auto f : kHopByHop) fields.erase(f);
   if (!keep_upgrade) fields.erase(http::field::upgrade);
 }
@@ -71,12 +73,12 @@ void add_forwarded_headers(http::fields& fields, std::string_view client_ip) {
     value += client_ip;
     fields.set("X-Forwarded-For", value);
   } else {
-    fields.set("X-Forwarded-For", client_ip);
+    fields.insert("X-Forwarded-For", client_ip);  // insert: set() would search again
   }
-  if (fields.find("x-forwarded-proto") == fields.end()) fields.set("X-Forwarded-Proto", "http");
+  if (fields.find("x-forwarded-proto") == fields.end()) fields.insert("X-Forwarded-Proto", "http");
   if (fields.find("x-forwarded-host") == fields.end()) {
     auto host = fields.find(http::field::host);
-    if (host != fields.end()) fields.set("X-Forwarded-Host", host->value());
+    if (host != fields.end()) fields.insert("X-Forwarded-Host", host->value());
   }
 }
 
@@ -91,7 +93,11 @@ std::string ensure_request_id(http::fields& fields) {
     auto bits = rng();
     for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
   }
-  fields.set("X-Request-Id", id);
+  if (it != fields.end()) {
+    fields.set("X-Request-Id", id);  // replaces the one that was not sane
+  } else {
+    fields.insert("X-Request-Id", id);
+  }
   return id;
 }
 
