@@ -1,18 +1,21 @@
 // The Beast-heavy translation unit: parsing, serializing and relaying HTTP/1.1.
 #include "proxy/http_session.h"
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <optional>
 
 #include "proxy/error_body.h"
 #include "proxy/header_rewrite.h"
+#include "proxy/http_head.h"
 #include "proxy/request_context.h"
 #include "proxy/request_guard.h"
 #include "proxy/request_steps.h"
@@ -27,6 +30,20 @@ using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+
+// Feeds what is already buffered to the parser, sparing a trip through the event loop that
+// Beast's async read would take even without I/O. False when the parser needs more bytes
+// than are buffered: the caller then reads from the socket.
+template <class Parser>
+bool parse_buffered(Parser& parser, beast::flat_buffer& buffer, boost::system::error_code& ec) {
+  if (buffer.size() == 0) return false;
+  buffer.consume(parser.put(buffer.data(), ec));
+  if (ec == http::error::need_more) {
+    ec = {};
+    return false;
+  }
+  return true;
+}
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -71,9 +88,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   // Called by the worker's sweep: a deadline that passed cancels whatever is in progress on
   // both sockets; the operation then completes with operation_aborted and timed_out_ set.
-  void check_deadline(Clock::time_point now) override {
+  void check_deadline(CoarseClock::time_point now) override {
     if (now < deadline_) return;
-    deadline_ = Clock::time_point::max();
+    deadline_ = CoarseClock::time_point::max();
     timed_out_ = true;
     boost::system::error_code ec;
     client_.cancel(ec);
@@ -117,7 +134,12 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(boost::none);  // enforced per route once the route is known
-    auto [ec, n] = co_await http::async_read_header(client_, buffer_, parser, nothrow_awaitable);
+    boost::system::error_code ec;
+    if (!parse_buffered(parser, buffer_, ec) && !ec) {
+      auto [read_ec, n] =
+          co_await http::async_read_header(client_, buffer_, parser, nothrow_awaitable);
+      ec = read_ec;
+    }
     if (ec) {
       head_request_ = false;
       co_return co_await reject_unparsed(ec);
@@ -264,13 +286,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     strip_hop_by_hop(req.base(), upgrade);
     if (expects_continue) req.erase(http::field::expect);  // keygate answers 100 itself
     add_forwarded_headers(req.base(), ctx.client_ip);
+    std::string upstream_target;
     {
       std::string_view t = ctx.target;
       const auto q = t.find('?');
-      std::string upstream_target = upstream_path(route, upstream, t.substr(0, q));
+      upstream_target = upstream_path(route, upstream, t.substr(0, q));
       if (q != std::string_view::npos) upstream_target.append(t.substr(q));
-      req.target(upstream_target);
     }
+    // Without a body the head is the whole request and leaves as one string; with one,
+    // Beast's serializer frames the body and needs the target in the message.
+    const bool bodyless = parser.is_done();
+    if (!bodyless) req.target(upstream_target);
     req.version(11);
     if (upgrade) {
       req.set(http::field::connection, "upgrade");
@@ -306,8 +332,19 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       conn = std::move(acquired.connection);
       active_upstream_ = conn.get();
       arm(upstream.response_timeout);
-      sr.emplace(req);
-      auto [ec, n] = co_await http::async_write_header(conn->socket, *sr, nothrow_awaitable);
+      boost::system::error_code ec;
+      if (bodyless) {
+        head_.clear();
+        append_request_head(head_, req.method_string(), upstream_target, req.base());
+        auto [write_ec, n] =
+            co_await asio::async_write(conn->socket, asio::buffer(head_), nothrow_awaitable);
+        ec = write_ec;
+      } else {
+        sr.emplace(req);
+        auto [write_ec, n] =
+            co_await http::async_write_header(conn->socket, *sr, nothrow_awaitable);
+        ec = write_ec;
+      }
       if (!ec) {
         header_sent = true;
         break;
@@ -335,8 +372,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         co_return false;
       }
     }
-    const auto body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
-                                                limits.body_timeout, outcome.bytes_in);
+    auto body_error = RelayError::none;
+    if (!bodyless) {
+      body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
+                                       limits.body_timeout, outcome.bytes_in);
+    }
     if (body_error != RelayError::none) {
       release_upstream(*pool, std::move(conn), false);
       if (body_error == RelayError::too_large) {
@@ -365,8 +405,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);
       arm(upstream.response_timeout);
-      auto [ec, n] =
-          co_await http::async_read_header(conn->socket, conn->buffer, *rp, nothrow_awaitable);
+      // The head (and usually the whole response) arrives in one read: read into the
+      // connection's buffer and parse it here rather than through Beast's composed read.
+      boost::system::error_code ec;
+      while (!ec && !rp->is_header_done()) {
+        if (parse_buffered(*rp, conn->buffer, ec) || ec) continue;
+        auto [read_ec, n] = co_await conn->socket.async_read_some(
+            conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes)),
+            nothrow_awaitable);
+        ec = read_ec;
+        conn->buffer.commit(n);
+      }
       if (ec) {
         const bool timeout = timed_out(ec);
         release_upstream(*pool, std::move(conn), false);
@@ -412,9 +461,47 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     res.keep_alive(keep_client);
 
+    // The common case: a body of known length that is already here (or none). It is parsed
+    // now and leaves with the head in one write; the upstream connection goes back to the
+    // pool before that write.
+    const auto remaining = rp->content_length_remaining();
+    if (!res.chunked() && (rp->is_done() || (remaining && *remaining <= kRelayBufferBytes &&
+                                             conn->buffer.size() >= *remaining))) {
+      std::size_t body_bytes = 0;
+      if (!rp->is_done()) {
+        if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
+        auto& body = res.body();
+        body.data = relay_buffer_.get();
+        body.size = kRelayBufferBytes;
+        boost::system::error_code ec;
+        parse_buffered(*rp, conn->buffer, ec);
+        body_bytes = kRelayBufferBytes - body.size;
+        if (ec || !rp->is_done()) {
+          release_upstream(*pool, std::move(conn), false);
+          count_upstream_error(upstream, "bad_response");
+          outcome.status = errors::upstream_bad_response.status;
+          co_await send_local(version, outcome.status, error_body(errors::upstream_bad_response),
+                              ctx.response_headers, false, std::string(req["x-request-id"]));
+          co_return false;
+        }
+      }
+      release_upstream(*pool, std::move(conn), upstream_keep_alive);
+      head_.clear();
+      append_response_head(head_, res);
+      arm(limits.body_timeout);
+      const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
+                                                     asio::buffer(relay_buffer_.get(), body_bytes)};
+      auto [ec, n] = co_await asio::async_write(client_, pieces, nothrow_awaitable);
+      outcome.bytes_out += body_bytes;
+      co_return !ec && keep_client;
+    }
+
     http::response_serializer<http::buffer_body> rsr{res};
-    arm(limits.body_timeout);
-    {
+    // When body bytes are already here (or there are none), the header leaves with the first
+    // piece of the body in one write: one segment and one wake-up for the client instead of
+    // two. Otherwise it goes now, so a slow or streaming body does not hold it back.
+    if (!rp->is_done() && conn->buffer.size() == 0) {
+      arm(limits.body_timeout);
       auto [ec, n] = co_await http::async_write_header(client_, rsr, nothrow_awaitable);
       if (ec) {
         release_upstream(*pool, std::move(conn), false);
@@ -458,12 +545,23 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         body.data = buf;
         body.size = kRelayBufferBytes;
         arm(timeout);
-        auto [ec, n] = co_await http::async_read(input, input_buffer, p, nothrow_awaitable);
+        // read_some, not read: whatever has arrived is passed on at once instead of waiting
+        // for a full buffer, so streamed bodies (server-sent events, long polls) flow.
+        boost::system::error_code ec;
+        if (!parse_buffered(p, input_buffer, ec) && !ec) {
+          auto [read_ec, n] =
+              co_await http::async_read_some(input, input_buffer, p, nothrow_awaitable);
+          ec = read_ec;
+        }
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return RelayError::too_large;
         if (ec) co_return RelayError::input;
         body.size = kRelayBufferBytes - body.size;
-        body.data = buf;
+        // An empty piece must not reach the serializer, which would frame it as a zero-length
+        // chunk, that is a last-chunk: with nothing for the body yet (say, only a chunk-size
+        // line arrived) read again; at the end (only the last-chunk arrived) let it finish.
+        if (body.size == 0 && !p.is_done()) continue;
+        body.data = body.size == 0 ? nullptr : buf;
         body.more = !p.is_done();
         bytes += body.size;
       } else {
@@ -523,23 +621,27 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   awaitable<void> send_local(unsigned version, unsigned status, std::string body,
                              const HeaderList& headers, bool keep_alive,
                              std::string_view request_id = {}) {
-    http::response<http::string_body> res{static_cast<http::status>(status),
-                                          version >= 10 ? version : 11u};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    if (!request_id.empty()) res.set("X-Request-Id", request_id);
-    for (const auto& [name, value] : headers) res.set(name, value);
-    res.keep_alive(keep_alive && !worker_.state().draining.load(std::memory_order_relaxed));
-    res.body() = std::move(body);
-    res.prepare_payload();
+    version = version >= 10 ? version : 11u;
+    keep_alive = keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
+    head_.clear();
+    append_status_line(head_, version, status,
+                       http::obsolete_reason(static_cast<http::status>(status)));
+    append_field(head_, "Content-Type", "application/json");
+    append_field(head_, "Cache-Control", "no-store");
+    if (!request_id.empty()) append_field(head_, "X-Request-Id", request_id);
+    for (const auto& [name, value] : headers) append_field(head_, name, value);
+    // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
+    if (version >= 11 && !keep_alive) append_field(head_, "Connection", "close");
+    if (version < 11 && keep_alive) append_field(head_, "Connection", "keep-alive");
+    char length[24];
+    const auto end = std::to_chars(length, length + sizeof length, body.size()).ptr;
+    append_field(head_, "Content-Length", std::string_view(length, end - length));
+    head_ += "\r\n";
     arm(worker_.snapshot()->config->limits.body_timeout);
-    if (head_request_) {
-      // RFC 9110 §9.3.2: the same header fields as for GET, but no content.
-      http::response_serializer<http::string_body> sr{res};
-      co_await http::async_write_header(client_, sr, nothrow_awaitable);
-    } else {
-      co_await http::async_write(client_, res, nothrow_awaitable);
-    }
+    // RFC 9110 §9.3.2: a HEAD gets the same header fields as a GET, but no content.
+    const std::array<asio::const_buffer, 2> pieces{
+        asio::buffer(head_), asio::buffer(body.data(), head_request_ ? 0 : body.size())};
+    co_await asio::async_write(client_, pieces, nothrow_awaitable);
   }
 
   void count_upstream_error(const conf::UpstreamConfig& upstream, std::string_view reason) {
@@ -556,7 +658,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   };
 
   void arm(std::chrono::milliseconds timeout) {
-    deadline_ = Clock::now() + timeout;
+    deadline_ = CoarseClock::now() + timeout;
     timed_out_ = false;
   }
 
@@ -572,7 +674,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   Worker& worker_;
   tcp::socket client_;
-  Clock::time_point deadline_ = Clock::time_point::max();
+  CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
   bool timed_out_ = false;
   bool head_request_ = false;  // the request being answered is a HEAD: answers carry no body
   UpstreamConnection* active_upstream_ = nullptr;  // the one the deadline must also cancel
@@ -580,6 +682,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   asio::ip::address client_address_;
   std::string client_ip_;
   std::unique_ptr<char[]> relay_buffer_;
+  std::string head_;  // a message head being written; its capacity is kept between requests
   bool idle_ = false;
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "proxy/asio_aliases.h"
+#include "proxy/coarse_clock.h"
 
 namespace keygate::proxy {
 
@@ -21,7 +22,7 @@ class HttpSession {
   // Cancels the operation in progress when its deadline has passed. Deadlines are checked by
   // one sweep per worker instead of a timer per socket operation, which would cost two
   // handler runs and a locked timer-queue update for every read and write.
-  virtual void check_deadline(std::chrono::steady_clock::time_point now) = 0;
+  virtual void check_deadline(CoarseClock::time_point now) = 0;
 
  protected:
   virtual ~HttpSession() = default;

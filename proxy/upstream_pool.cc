@@ -29,7 +29,7 @@ UpstreamPool::UpstreamPool(asio::any_io_executor executor, conf::UpstreamConfig 
     : executor_(std::move(executor)), config_(std::move(config)) {}
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::pop_idle() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = CoarseClock::now();
   while (!idle_.empty()) {
     auto connection = std::move(idle_.back());
     idle_.pop_back();
@@ -95,7 +95,7 @@ void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection, bool 
   if (!connection) return;
   if (reusable && idle_.size() < config_.max_idle_connections && connection->socket.is_open() &&
       connection->buffer.size() == 0) {
-    connection->idle_since = std::chrono::steady_clock::now();
+    connection->idle_since = CoarseClock::now();
     idle_.push_back(std::move(connection));
   } else {
     --open_;

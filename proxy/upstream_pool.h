@@ -13,6 +13,7 @@
 
 #include "conf/config.h"
 #include "proxy/asio_aliases.h"
+#include "proxy/coarse_clock.h"
 
 namespace keygate::proxy {
 
@@ -22,7 +23,7 @@ struct UpstreamConnection {
   tcp::socket socket;
   boost::beast::flat_buffer buffer;
   bool reused = false;  // it served a request before: a failure may just mean it went stale
-  std::chrono::steady_clock::time_point idle_since;
+  CoarseClock::time_point idle_since;
 };
 
 enum class AcquireError { none, refused, timeout, pool_full };

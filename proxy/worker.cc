@@ -75,7 +75,7 @@ void Worker::schedule_tick() {
   tick_timer_->expires_after(kTick);
   tick_timer_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = CoarseClock::now();
     for (auto* session : sessions_) session->check_deadline(now);
     if (++ticks_ % 2 == 0) access_log_.flush();
     schedule_tick();

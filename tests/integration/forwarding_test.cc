@@ -184,10 +184,57 @@ TEST_F(ForwardingTest, ChunkedBodiesBothWays) {
   EXPECT_EQ(seen.body_checksum, pattern_checksum(3 * 1024 * 1024 + 17));
 
   auto down = http_get(port(), "/bytes?n=100000&chunked=1");
-  ASSERT_EQ(down.status, 200);
+  ASSERT_EQ(down.status, 200) << down.body;
   EXPECT_TRUE(down.chunked);
   EXPECT_EQ(down.body_bytes, 100000u);
   EXPECT_EQ(down.body_checksum, pattern_checksum(100000));
+}
+
+// Reads from `raw` until `needle` has arrived or `timeout` passes; returns all it read.
+std::string read_until(RawConnection& raw, std::string_view needle,
+                       std::chrono::milliseconds timeout) {
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (seen.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) break;
+    const auto piece = raw.read_some(left);
+    if (piece.empty() && raw.peer_closed()) break;
+    seen += piece;
+  }
+  return seen;
+}
+
+TEST_F(ForwardingTest, LastChunkArrivingAloneEndsTheBodyOnce) {
+  RawConnection raw(port());
+  const std::string first_part =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+  // The last-chunk comes 300 ms after the data, so keygate relays it on its own.
+  ASSERT_TRUE(raw.send_slowly(first_part + "0\r\n\r\n", first_part.size(), 300ms));
+  auto upload = raw.read_response(10s);
+  ASSERT_EQ(upload.status, 200) << upload.error;
+  EXPECT_NE(upload.body.find("\"body_bytes\":5"), std::string::npos) << upload.body;
+  // The pooled upstream connection carries the next request: nothing extra may precede it.
+  ASSERT_TRUE(raw.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto after = raw.read_response(10s);
+  EXPECT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(upstream_.request_count(), 2u);
+}
+
+TEST_F(ForwardingTest, StreamedBodyIsPassedOnAsItArrives) {
+  RawConnection raw(port());
+  ASSERT_TRUE(raw.send("GET /stream?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // The upstream holds its last piece back for 3 s: the head and the first piece must not
+  // wait for it.
+  const auto first = read_until(raw, "first\n", 2500ms);
+  EXPECT_NE(first.find("HTTP/1.1 200"), std::string::npos) << first;
+  EXPECT_NE(first.find("first\n"), std::string::npos) << first;
+  EXPECT_EQ(first.find("last\n"), std::string::npos) << first;
+  // Then the rest, up to the last chunk.
+  const auto rest = read_until(raw, "0\r\n\r\n", 10s);
+  EXPECT_NE((first + rest).find("last\n"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("0\r\n\r\n"), std::string::npos) << rest;
 }
 
 TEST_F(ForwardingTest, ExpectContinueIsAnsweredAndBodyForwarded) {
@@ -227,6 +274,27 @@ TEST(ForwardingErrors, NoRouteIs404Json) {
   yaml.replace(yaml.find("  - {name: all"), yaml.find("limits:") - yaml.find("  - {name: all"), "");
   KeygateProcess keygate(yaml, with_keys_file());
   expect_json_error(http_get(keygate.proxy_port(), "/nowhere"), 404, "route_not_found");
+
+  // keygate's own answers follow each version's keep-alive rules.
+  RawConnection http10(keygate.proxy_port());
+  ASSERT_TRUE(http10.send("GET /nowhere HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+  auto first = http10.read_response(10s);
+  EXPECT_EQ(first.status, 404);
+  EXPECT_EQ(first.version, 10u);
+  EXPECT_EQ(first.headers.value("connection"), "keep-alive");
+  EXPECT_EQ(first.headers.value("content-length"), std::to_string(first.body.size()));
+  ASSERT_TRUE(http10.send("GET /nowhere HTTP/1.0\r\nHost: x\r\n\r\n"));
+  auto second = http10.read_response(10s);
+  EXPECT_EQ(second.status, 404);
+  EXPECT_FALSE(second.headers.has("connection"));
+  EXPECT_TRUE(http10.wait_closed(10s));
+
+  RawConnection http11(keygate.proxy_port());
+  ASSERT_TRUE(http11.send("GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto closing = http11.read_response(10s);
+  EXPECT_EQ(closing.status, 404);
+  EXPECT_EQ(closing.headers.value("connection"), "close");
+  EXPECT_TRUE(http11.wait_closed(10s));
 }
 
 TEST_F(ForwardingTest, BodyOverRouteLimitIs413) {

@@ -408,6 +408,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (!n) return send_json(http::status::bad_request, {{"error", "n must be a number"}});
       return send_bytes(*n, query_param(current_.target, "chunked").value_or("0") == "1");
     }
+    if (endpoint == "stream") {
+      const auto ms = to_u64(query_param(current_.target, "ms").value_or("1000"));
+      return send_stream(std::chrono::milliseconds(ms.value_or(1000)));
+    }
     if (endpoint == "upload") {
       return send_json(http::status::ok, {{"body_bytes", current_.body_bytes},
                                           {"body_checksum", current_.body_checksum}});
@@ -546,6 +550,39 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     read_header();
   }
 
+  // A chunked answer in two pieces: "first\n" at once, "last\n" after `pause`. A proxy that
+  // waits for a full buffer instead of streaming holds the first piece back.
+  void send_stream(std::chrono::milliseconds pause) {
+    static constexpr std::string_view kFirst = "first\n";
+    bytes_response_.emplace(http::status::ok, parser_->get().version());
+    auto& res = *bytes_response_;
+    decorate(res, false);
+    res.set(http::field::content_type, "text/plain");
+    res.chunked(true);
+    res.body().data = const_cast<char*>(kFirst.data());
+    res.body().size = kFirst.size();
+    res.body().more = true;
+    serializer_.emplace(res);
+    stream_pause_ = pause;
+    http::async_write(socket_, *serializer_, handler(&HttpSession::on_stream_first_written));
+  }
+
+  void on_stream_first_written(beast::error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) return close();
+    timer_.expires_after(stream_pause_);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      static constexpr std::string_view kLast = "last\n";
+      auto& body = self->bytes_response_->body();
+      body.data = const_cast<char*>(kLast.data());
+      body.size = kLast.size();
+      body.more = false;
+      http::async_write(self->socket_, *self->serializer_,
+                        self->handler(&HttpSession::on_bytes_written));
+    });
+  }
+
   // Never answers, but keeps reading so the session (and the open-connection count) ends
   // when the peer gives up.
   void hang() {
@@ -579,6 +616,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::uint64_t requests_on_connection_ = 0;
   std::optional<http::response<http::buffer_body>> bytes_response_;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
+  std::chrono::milliseconds stream_pause_{0};
   std::uint64_t bytes_left_ = 0;
   std::uint64_t bytes_offset_ = 0;
 };

@@ -11,6 +11,7 @@
 //   /status/<code>   answers <code> with {"status":<code>} (no body for 204 and 304)
 //   /slow?ms=N       waits N ms (a timer, the thread stays free), then answers like default
 //   /bytes?n=N       streams N pattern bytes with Content-Length; &chunked=1 uses chunked
+//   /stream?ms=N     chunked: "first\n" at once, "last\n" N ms later
 //   /upload          consumes the body and answers {"body_bytes":N,"body_checksum":"..."}
 //   /ws              accepts a WebSocket upgrade and echoes every message
 //   /close           answers like default with Connection: close, then closes

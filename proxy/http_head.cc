@@ -1,0 +1,55 @@
+#include "proxy/http_head.h"
+
+#include <charconv>
+
+namespace keygate::proxy {
+namespace {
+
+void append_version(std::string& out, unsigned version) {
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+}
+
+void append_fields_and_end(std::string& out, const http::fields& fields) {
+  for (const auto& field : fields) append_field(out, field.name_string(), field.value());
+  out += "\r\n";
+}
+
+}  // namespace
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+void append_status_line(std::string& out, unsigned version, unsigned status,
+                        std::string_view reason) {
+  append_version(out, version);
+  char digits[8];
+  const auto end = std::to_chars(digits, digits + sizeof digits, status).ptr;
+  out += ' ';
+  out.append(digits, end);
+  out += ' ';
+  out += reason;
+  out += "\r\n";
+}
+
+void append_request_head(std::string& out, std::string_view method, std::string_view target,
+                         const http::fields& fields) {
+  out += method;
+  out += ' ';
+  out += target;
+  out += " HTTP/1.1\r\n";
+  append_fields_and_end(out, fields);
+}
+
+void append_response_head(std::string& out, const http::response_header<>& res) {
+  append_status_line(out, res.version(), res.result_int(), res.reason());
+  append_fields_and_end(out, res);
+}
+
+}  // namespace keygate::proxy

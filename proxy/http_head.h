@@ -1,0 +1,31 @@
+// Message heads written as one contiguous string, for the exchanges that leave in a single
+// write: a request without a body, a response whose whole body is already here, keygate's
+// own answers. Beast's serializer gathers one buffer per field through a generic buffer
+// view, which for small messages costs more than the bytes themselves. The bytes are the
+// same as Beast's: the start line, each field as stored, and the blank line.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <string>
+#include <string_view>
+
+namespace keygate::proxy {
+
+namespace http = boost::beast::http;
+
+// "METHOD target HTTP/1.1", the fields, the blank line.
+void append_request_head(std::string& out, std::string_view method, std::string_view target,
+                         const http::fields& fields);
+
+// "HTTP/1.x status reason", the fields, the blank line.
+void append_response_head(std::string& out, const http::response_header<>& res);
+
+// "HTTP/1.x status reason\r\n" alone, for heads built field by field.
+void append_status_line(std::string& out, unsigned version, unsigned status,
+                        std::string_view reason);
+
+// "Name: value\r\n".
+void append_field(std::string& out, std::string_view name, std::string_view value);
+
+}  // namespace keygate::proxy
