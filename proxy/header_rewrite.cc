@@ -40,7 +40,7 @@ bool sane_request_id(std::string_view id) {
 
 }  // namespace
 
-bool connection_has_token(const http::fields& fields, std::string_view token) {
+bool connection_has_token(const Fields& fields, std::string_view token) {
   bool found = false;
   for (auto it = fields.find(http::field::connection);
        it != fields.end() && it->name() == http::field::connection; ++it) {
@@ -49,7 +49,7 @@ bool connection_has_token(const http::fields& fields, std::string_view token) {
   return found;
 }
 
-void strip_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+void strip_hop_by_hop(Fields& fields, bool keep_upgrade) {
   // Headers named in Connection are hop-by-hop too. The names are views into the Connection
   // values, which stay in place until Connection itself is erased below (so a token naming
   // Connection is left to that step).
@@ -65,7 +65,7 @@ void strip_hop_by_hop(http::fields& fields, bool keep_upgrade) {
   if (!keep_upgrade) fields.erase(http::field::upgrade);
 }
 
-void add_forwarded_headers(http::fields& fields, std::string_view client_ip) {
+void add_forwarded_headers(Fields& fields, std::string_view client_ip) {
   auto xff = fields.find("x-forwarded-for");
   if (xff != fields.end()) {
     std::string value(xff->value());
@@ -82,13 +82,16 @@ void add_forwarded_headers(http::fields& fields, std::string_view client_ip) {
   }
 }
 
-std::string ensure_request_id(http::fields& fields) {
+void ensure_request_id(Fields& fields, std::string& id) {
   auto it = fields.find("x-request-id");
-  if (it != fields.end() && sane_request_id(it->value())) return std::string(it->value());
+  if (it != fields.end() && sane_request_id(it->value())) {
+    id.assign(it->value());
+    return;
+  }
   // Not a secret: uniqueness is what matters, so a per-thread PRNG is enough.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
+  id.assign(32, '0');
   for (int half = 0; half < 2; ++half) {
     auto bits = rng();
     for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
@@ -98,7 +101,6 @@ std::string ensure_request_id(http::fields& fields) {
   } else {
     fields.insert("X-Request-Id", id);
   }
-  return id;
 }
 
 }  // namespace keygate::proxy

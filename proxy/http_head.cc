@@ -12,7 +12,7 @@ void append_version(std::string& out, unsigned version) {
   out += static_cast<char>('0' + version % 10);
 }
 
-void append_fields_and_end(std::string& out, const http::fields& fields) {
+void append_fields_and_end(std::string& out, const Fields& fields) {
   for (const auto& field : fields) append_field(out, field.name_string(), field.value());
   out += "\r\n";
 }
@@ -39,7 +39,7 @@ void append_status_line(std::string& out, unsigned version, unsigned status,
 }
 
 void append_request_head(std::string& out, std::string_view method, std::string_view target,
-                         const http::fields& fields) {
+                         const Fields& fields) {
   out += method;
   out += ' ';
   out += target;
@@ -47,7 +47,7 @@ void append_request_head(std::string& out, std::string_view method, std::string_
   append_fields_and_end(out, fields);
 }
 
-void append_response_head(std::string& out, const http::response_header<>& res) {
+void append_response_head(std::string& out, const ResponseHeader& res) {
   append_status_line(out, res.version(), res.result_int(), res.reason());
   append_fields_and_end(out, res);
 }

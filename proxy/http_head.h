@@ -5,10 +5,10 @@
 // same as Beast's: the start line, each field as stored, and the blank line.
 #pragma once
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
 #include <string>
 #include <string_view>
+
+#include "proxy/http_fields.h"
 
 namespace keygate::proxy {
 
@@ -16,10 +16,10 @@ namespace http = boost::beast::http;
 
 // "METHOD target HTTP/1.1", the fields, the blank line.
 void append_request_head(std::string& out, std::string_view method, std::string_view target,
-                         const http::fields& fields);
+                         const Fields& fields);
 
 // "HTTP/1.x status reason", the fields, the blank line.
-void append_response_head(std::string& out, const http::response_header<>& res);
+void append_response_head(std::string& out, const ResponseHeader& res);
 
 // "HTTP/1.x status reason\r\n" alone, for heads built field by field.
 void append_status_line(std::string& out, unsigned version, unsigned status,

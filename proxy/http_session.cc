@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+using RequestParser = http::request_parser<http::buffer_body, FieldAllocator<char>>;
+using ResponseParser = http::response_parser<http::buffer_body, FieldAllocator<char>>;
 
 // Feeds what is already buffered to the parser, sparing a trip through the event loop that
 // Beast's async read would take even without I/O. False when the parser needs more bytes
@@ -60,7 +62,7 @@ struct Outcome {
 
 class Session final : public HttpSession, public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, tcp::socket socket) : worker_(worker), client_(std::move(socket)) {
+  Session(Worker& worker, Socket socket) : worker_(worker), client_(std::move(socket)) {
     boost::system::error_code ec;
     const auto remote = client_.remote_endpoint(ec);
     if (!ec) {
@@ -131,7 +133,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     const auto started = Clock::now();
     arm(limits.client_header_timeout);
-    http::request_parser<http::buffer_body> parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(boost::none);  // enforced per route once the route is known
     boost::system::error_code ec;
@@ -169,16 +171,18 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     co_return false;
   }
 
-  awaitable<bool> handle(const Snapshot& snapshot, http::request_parser<http::buffer_body>& parser,
+  awaitable<bool> handle(const Snapshot& snapshot, RequestParser& parser,
                          Clock::time_point started) {
     auto& req = parser.get();
     const auto version = req.version();
     const bool client_keep_alive = req.keep_alive();
     std::string_view target = req.target();
     const auto query_at = target.find('?');
-    const std::string path(target.substr(0, query_at));
+    path_.assign(target.substr(0, query_at));
+    const std::string_view path = path_;
     const std::string method(req.method_string());
-    const std::string request_id = ensure_request_id(req.base());
+    ensure_request_id(req.base(), request_id_);
+    const std::string_view request_id = request_id_;
     head_request_ = req.method() == http::verb::head;
 
     Outcome outcome;
@@ -247,7 +251,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     ctx.emplace(RequestContext{req.base(), snapshot, *route, client_address_, client_ip_,
                                std::string(target)});
-    co_await run_request_steps(worker_, *ctx);
+    if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
     if (ctx->answer) {
       outcome.status = ctx->answer->status;
       const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
@@ -266,8 +270,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   // Relays the request upstream and the response back. Returns whether the client
   // connection may be kept.
-  awaitable<bool> forward(const Snapshot& snapshot, http::request_parser<http::buffer_body>& parser,
-                          RequestContext& ctx, bool client_keep_alive, Outcome& outcome) {
+  awaitable<bool> forward(const Snapshot& snapshot, RequestParser& parser, RequestContext& ctx,
+                          bool client_keep_alive, Outcome& outcome) {
     auto& req = parser.get();
     const auto& route = *ctx.route.config;
     const auto& limits = snapshot.config->limits;
@@ -309,11 +313,12 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     // a request whose body has not been touched can then go again on a fresh connection.
     std::unique_ptr<UpstreamConnection> conn;
     const auto upstream_started = Clock::now();
-    std::optional<http::request_serializer<http::buffer_body>> sr;
+    std::optional<http::request_serializer<http::buffer_body, Fields>> sr;
     ActiveUpstream guard{active_upstream_, nullptr};  // cleared on every way out
     bool header_sent = false;
     for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
-      auto acquired = co_await pool->acquire(attempt > 0);
+      Acquired acquired{attempt == 0 ? pool->take_idle() : nullptr};
+      if (!acquired.connection) acquired = co_await pool->acquire(attempt > 0);
       if (!acquired.connection) {
         const auto& spec = acquired.error == AcquireError::timeout ? errors::upstream_timeout
                            : acquired.error == AcquireError::pool_full
@@ -326,7 +331,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         outcome.status = spec.status;
         const bool keep = client_keep_alive && parser.is_done();
         co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
-                            std::string(req["x-request-id"]));
+                            request_id_);
         co_return keep;
       }
       conn = std::move(acquired.connection);
@@ -357,7 +362,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       count_upstream_error(upstream, "write_failed");
       outcome.status = 502;
       co_await send_local(version, 502, error_body(errors::upstream_unavailable),
-                          ctx.response_headers, false, std::string(req["x-request-id"]));
+                          ctx.response_headers, false, request_id_);
       co_return false;
     }
 
@@ -382,23 +387,22 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (body_error == RelayError::too_large) {
         outcome.status = 413;
         co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
-                            std::string(req["x-request-id"]));
+                            request_id_);
       } else if (body_error == RelayError::input) {
         // A malformed or stalled request body: say so, then drop the connection.
         outcome.status = 400;
-        co_await send_local(version, 400, error_body(errors::bad_request), {}, false,
-                            std::string(req["x-request-id"]));
+        co_await send_local(version, 400, error_body(errors::bad_request), {}, false, request_id_);
       } else if (body_error == RelayError::output) {
         count_upstream_error(upstream, "write_failed");
         outcome.status = 502;
         co_await send_local(version, 502, error_body(errors::upstream_unavailable), {}, false,
-                            std::string(req["x-request-id"]));
+                            request_id_);
       }
       co_return false;  // the client's input is in an unknown state
     }
 
     // Response header; informational (1xx) responses other than 101 are dropped.
-    std::optional<http::response_parser<http::buffer_body>> rp;
+    std::optional<ResponseParser> rp;
     for (;;) {
       rp.emplace();
       rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
@@ -423,7 +427,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         count_upstream_error(upstream, timeout ? "response_timeout" : "bad_response");
         outcome.status = spec.status;
         co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, false,
-                            std::string(req["x-request-id"]));
+                            request_id_);
         co_return false;
       }
       const auto status = rp->get().result_int();
@@ -439,7 +443,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool response_has_length = rp->content_length().has_value();
     strip_hop_by_hop(res.base(), switching);
     for (const auto& [name, value] : ctx.response_headers) res.set(name, value);
-    res.set("X-Request-Id", req["x-request-id"]);
+    res.set("X-Request-Id", request_id_);
     res.version(version);
 
     if (switching) {
@@ -481,7 +485,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           count_upstream_error(upstream, "bad_response");
           outcome.status = errors::upstream_bad_response.status;
           co_await send_local(version, outcome.status, error_body(errors::upstream_bad_response),
-                              ctx.response_headers, false, std::string(req["x-request-id"]));
+                              ctx.response_headers, false, request_id_);
           co_return false;
         }
       }
@@ -496,7 +500,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       co_return !ec && keep_client;
     }
 
-    http::response_serializer<http::buffer_body> rsr{res};
+    http::response_serializer<http::buffer_body, Fields> rsr{res};
     // When body bytes are already here (or there are none), the header leaves with the first
     // piece of the body in one write: one segment and one wake-up for the client instead of
     // two. Otherwise it goes now, so a slow or streaming body does not hold it back.
@@ -578,10 +582,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   // After 101 Switching Protocols: bytes both ways until either side closes or goes quiet.
-  awaitable<bool> tunnel(std::unique_ptr<UpstreamConnection> conn, http::response_header<>& res,
+  awaitable<bool> tunnel(std::unique_ptr<UpstreamConnection> conn, ResponseHeader& res,
                          std::chrono::milliseconds idle_timeout, Outcome& outcome) {
     ActiveUpstream guard{active_upstream_, conn.get()};
-    http::response<http::empty_body> head{std::move(res)};
+    http::response<http::empty_body, Fields> head{std::move(res)};
     arm(idle_timeout);
     auto [ec, n] = co_await http::async_write(client_, head, nothrow_awaitable);
     if (ec) co_return false;
@@ -603,7 +607,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   // Each direction re-arms the one deadline: the tunnel closes after idle_timeout of silence
   // both ways.
-  awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::chrono::milliseconds idle_timeout,
+  awaitable<void> pump(Socket& from, Socket& to, std::chrono::milliseconds idle_timeout,
                        std::uint64_t& bytes) {
     std::array<char, 16 * 1024> buf;
     for (;;) {
@@ -673,7 +677,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   Worker& worker_;
-  tcp::socket client_;
+  Socket client_;
   CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
   bool timed_out_ = false;
   bool head_request_ = false;  // the request being answered is a HEAD: answers carry no body
@@ -682,13 +686,16 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   asio::ip::address client_address_;
   std::string client_ip_;
   std::unique_ptr<char[]> relay_buffer_;
-  std::string head_;  // a message head being written; its capacity is kept between requests
+  // Per request, kept as members so their capacity carries over to the next request.
+  std::string head_;        // a message head being written
+  std::string path_;        // the request's path, for routing and the access log
+  std::string request_id_;  // the X-Request-Id that goes upstream and back
   bool idle_ = false;
 };
 
 }  // namespace
 
-void HttpSession::start(Worker& worker, tcp::socket socket) {
+void HttpSession::start(Worker& worker, Socket socket) {
   std::make_shared<Session>(worker, std::move(socket))->run();
 }
 

@@ -15,7 +15,7 @@ class Worker;
 class HttpSession {
  public:
   // Takes ownership of an accepted socket whose executor is `worker`'s io_context.
-  static void start(Worker& worker, tcp::socket socket);
+  static void start(Worker& worker, Socket socket);
 
   // Closes the connection when it is waiting for the next keep-alive request (drain).
   virtual void close_if_idle() = 0;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/http/message.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "auth/key_record.h"
+#include "proxy/http_fields.h"
 #include "proxy/snapshot.h"
 
 namespace keygate::proxy {
@@ -25,7 +25,7 @@ struct LocalAnswer {
 };
 
 struct RequestContext {
-  boost::beast::http::request_header<>& header;  // steps may remove/add fields
+  RequestHeader& header;  // steps may remove/add fields
   const Snapshot& snapshot;
   const RouteRuntime& route;
   boost::asio::ip::address client_address;

@@ -10,7 +10,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::size_t count(const http::request_header<>& h, http::field f) {
+std::size_t count(const RequestHeader& h, http::field f) {
   return h.count(f);
 }
 
@@ -22,7 +22,7 @@ std::string lower_trimmed(std::string_view s) {
 
 }  // namespace
 
-std::optional<ErrorSpec> check_request_framing(const http::request_header<>& h) {
+std::optional<ErrorSpec> check_request_framing(const RequestHeader& h) {
   const auto te_count = count(h, http::field::transfer_encoding);
   const auto cl_count = count(h, http::field::content_length);
 

@@ -2,13 +2,13 @@
 // smuggling, RFC 9112 §6.3 and §11.2) before anything is forwarded.
 #pragma once
 
-#include <boost/beast/http/message.hpp>
 #include <optional>
 
 #include "proxy/error_body.h"
+#include "proxy/http_fields.h"
 
 namespace keygate::proxy {
 
-std::optional<ErrorSpec> check_request_framing(const boost::beast::http::request_header<>& header);
+std::optional<ErrorSpec> check_request_framing(const RequestHeader& header);
 
 }  // namespace keygate::proxy

@@ -21,7 +21,7 @@ namespace http = boost::beast::http;
 auto async_validate(auth::KeyValidator& validator, std::string_view raw_key,
                     conf::KeySource::Kind source, const conf::RouteAuthConfig& route,
                     const asio::ip::address& client) {
-  return asio::async_initiate<decltype(asio::use_awaitable), void(auth::AuthDecision)>(
+  return asio::async_initiate<decltype(use_awaitable), void(auth::AuthDecision)>(
       [validator = &validator, raw_key, source, route = &route, client = &client](auto handler) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         validator->validate(raw_key, source, *route, *client, [shared](auth::AuthDecision d) {
@@ -29,12 +29,12 @@ auto async_validate(auth::KeyValidator& validator, std::string_view raw_key,
           asio::post(ex, [shared, d = std::move(d)]() mutable { (*shared)(std::move(d)); });
         });
       },
-      asio::use_awaitable);
+      use_awaitable);
 }
 
 auto async_limit(ratelimit::Limiter& limiter, std::span<const ratelimit::EffectivePolicy> policies,
                  const ratelimit::Subject& subject) {
-  return asio::async_initiate<decltype(asio::use_awaitable), void(ratelimit::Decision)>(
+  return asio::async_initiate<decltype(use_awaitable), void(ratelimit::Decision)>(
       [limiter = &limiter, policies, subject = &subject](auto handler) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         limiter->check(policies, *subject, [shared](ratelimit::Decision d) {
@@ -42,10 +42,10 @@ auto async_limit(ratelimit::Limiter& limiter, std::span<const ratelimit::Effecti
           asio::post(ex, [shared, d = std::move(d)]() mutable { (*shared)(std::move(d)); });
         });
       },
-      asio::use_awaitable);
+      use_awaitable);
 }
 
-std::optional<std::string_view> find_header(const http::fields& fields, std::string_view name) {
+std::optional<std::string_view> find_header(const Fields& fields, std::string_view name) {
   auto it = fields.find(name);
   if (it == fields.end()) return std::nullopt;
   return it->value();
@@ -64,13 +64,13 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
   }
 }
 
-void remove_identity_headers(http::fields& fields, const conf::IdentityHeadersConfig& names) {
+void remove_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names) {
   for (const auto* name :
        {&names.key_id, &names.org, &names.environment, &names.key_type, &names.scopes, &names.plan})
     if (!name->empty()) fields.erase(*name);
 }
 
-void add_identity_headers(http::fields& fields, const conf::IdentityHeadersConfig& names,
+void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names,
                           const auth::KeyRecord& key, const auth::OrgRecord* org,
                           std::string_view default_plan) {
   fields.set(names.key_id, key.id);
@@ -138,17 +138,20 @@ awaitable<bool> authenticate(WorkerServices& services, RequestContext& ctx) {
   co_return true;
 }
 
-awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx) {
+// The limits that apply to this request: its key's (plan, type, overrides) or, without a
+// key, the route's anonymous ones. Null or empty: nothing to check.
+ratelimit::PolicyList policies_for(WorkerServices& services, const RequestContext& ctx) {
   const auto& route = *ctx.route.config;
-  ratelimit::PolicyList policies;
   if (ctx.key) {
-    policies = services.policies->resolve(route, ctx.org ? std::string_view(ctx.org->plan) : "",
-                                          ctx.key->type, ctx.key->limit_overrides);
-  } else {
-    policies = services.policies->resolve_anonymous(route);
+    return services.policies->resolve(route, ctx.org ? std::string_view(ctx.org->plan) : "",
+                                      ctx.key->type, ctx.key->limit_overrides);
   }
-  if (!policies || policies->empty()) co_return;
+  return services.policies->resolve_anonymous(route);
+}
 
+awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx,
+                                  ratelimit::PolicyList policies) {
+  const auto& route = *ctx.route.config;
   ratelimit::Subject subject;
   if (ctx.key) {
     subject.key_id = ctx.key->id;
@@ -187,15 +190,24 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx)
 
 }  // namespace
 
-awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx) {
-  auto* services = worker.services();
+bool request_steps_apply(Worker& worker, RequestContext& ctx) {
   // Identity headers only ever come from keygate: a client must not be able to claim one.
   remove_identity_headers(ctx.header, ctx.snapshot.config->identity_headers);
-  if (!services) co_return;
+  auto* services = worker.services();
+  if (!services) return false;
+  if (ctx.route.config->auth.required) return true;
+  const auto policies = policies_for(*services, ctx);
+  return policies && !policies->empty();
+}
+
+awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx) {
+  auto* services = worker.services();
   if (ctx.route.config->auth.required) {
     if (!co_await authenticate(*services, ctx)) co_return;
   }
-  co_await apply_rate_limits(*services, ctx);
+  auto policies = policies_for(*services, ctx);
+  if (policies && !policies->empty())
+    co_await apply_rate_limits(*services, ctx, std::move(policies));
 }
 
 void finish_request(Worker& worker, const RequestContext& ctx, unsigned status) {

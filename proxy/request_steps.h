@@ -10,6 +10,11 @@ namespace keygate::proxy {
 
 class Worker;
 
+// The synchronous part, for every routed request: strips identity headers a client sent.
+// False when neither step has anything to do (no auth, no limits): the session then skips
+// run_request_steps and the coroutine it would cost.
+bool request_steps_apply(Worker& worker, RequestContext& ctx);
+// Only after request_steps_apply returned true.
 awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx);
 
 // After the response went out: usage accounting, off the request path.

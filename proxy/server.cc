@@ -1,5 +1,7 @@
 #include "proxy/server.h"
 
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "conf/config_loader.h"
 #include "proxy/admin_server.h"
@@ -34,6 +37,22 @@ void log_listening(std::string_view listener, const std::string& address, std::u
   line += R"(","address":")" + address + R"(","port":)" + std::to_string(port) + "}\n";
   [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }
+
+// A descriptor owned by nobody else yet: closed on destruction unless released.
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  void release() { fd_ = -1; }
+
+ private:
+  int fd_;
+};
 
 class Server {
  public:
@@ -86,9 +105,8 @@ class Server {
 
     log_info("ready", {{"threads", std::to_string(threads)}});
     control_.run();
-    // Closing the acceptors aborted their pending accepts, whose completions (each holding a
-    // socket bound to a worker's io_context) may still be queued: run them now, while the
-    // workers exist, or their destruction with control_ would touch freed contexts.
+    // Closing the acceptors aborted their pending accepts, whose completions may still be
+    // queued: run them now, while the workers they refer to exist.
     control_.restart();
     control_.poll();
 
@@ -131,9 +149,12 @@ class Server {
   // spreads a handful of long keep-alive connections evenly (SO_REUSEPORT hashing may not).
   awaitable<void> accept_loop(tcp::acceptor& acceptor) {
     std::size_t next = 0;
+    boost::system::error_code ec;
+    const auto protocol = acceptor.local_endpoint(ec).protocol();
     for (;;) {
       auto& worker = *workers_[next++ % workers_.size()];
-      auto [ec, socket] = co_await acceptor.async_accept(worker.io(), nothrow_awaitable);
+      auto [accept_ec, socket] = co_await acceptor.async_accept(nothrow_awaitable);
+      ec = accept_ec;
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {
         // EMFILE and friends: back off briefly instead of spinning.
@@ -146,8 +167,18 @@ class Server {
         state_.metrics.rejected.with({"connection_limit"}).inc();
         continue;  // closing the socket is the cheapest refusal
       }
-      asio::post(worker.io(), [&worker, s = std::move(socket)]() mutable {
-        HttpSession::start(worker, std::move(s));
+      // The connection crosses to the worker as a bare descriptor and is registered there:
+      // the worker's io_context runs without reactor locks, which requires that every
+      // operation on its sockets happens on its own thread.
+      OwnedFd fd{socket.release(ec)};
+      if (ec) continue;
+      asio::post(worker.io(), [&worker, protocol, fd = std::move(fd)]() mutable {
+        Socket client(worker.io());
+        boost::system::error_code assign_ec;
+        client.assign(protocol, fd.get(), assign_ec);
+        if (assign_ec) return;  // the descriptor closes with `fd`
+        fd.release();
+        HttpSession::start(worker, std::move(client));
       });
     }
   }

@@ -17,7 +17,7 @@ constexpr auto kMaxIdleAge = std::chrono::seconds(4);
 constexpr auto kProbeAfterIdle = std::chrono::milliseconds(500);
 
 // True when the peer closed an idle connection (or sent bytes nobody asked for).
-bool went_stale(tcp::socket& socket) {
+bool went_stale(Socket& socket) {
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
@@ -25,10 +25,10 @@ bool went_stale(tcp::socket& socket) {
 
 }  // namespace
 
-UpstreamPool::UpstreamPool(asio::any_io_executor executor, conf::UpstreamConfig config)
+UpstreamPool::UpstreamPool(Executor executor, conf::UpstreamConfig config)
     : executor_(std::move(executor)), config_(std::move(config)) {}
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::pop_idle() {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
   const auto now = CoarseClock::now();
   while (!idle_.empty()) {
     auto connection = std::move(idle_.back());
@@ -47,17 +47,17 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::pop_idle() {
 
 awaitable<Acquired> UpstreamPool::acquire(bool fresh) {
   if (!fresh) {
-    if (auto connection = pop_idle()) co_return Acquired{std::move(connection)};
+    if (auto connection = take_idle()) co_return Acquired{std::move(connection)};
   }
   if (config_.max_connections != 0 && open_ >= config_.max_connections) {
     // Wait for a release (which cancels our timer) or give up at the connect deadline.
-    asio::steady_timer timer(executor_, config_.connect_timeout);
+    Timer timer(executor_, config_.connect_timeout);
     auto self = shared_from_this();
     auto it = waiters_.insert(waiters_.end(), &timer);
     auto [ec] = co_await timer.async_wait(nothrow_awaitable);
     waiters_.erase(it);
     if (!ec) co_return Acquired{nullptr, AcquireError::pool_full};
-    if (auto connection = pop_idle()) co_return Acquired{std::move(connection)};
+    if (auto connection = take_idle()) co_return Acquired{std::move(connection)};
     if (open_ >= config_.max_connections) co_return Acquired{nullptr, AcquireError::pool_full};
   }
   co_return co_await connect();
@@ -69,16 +69,15 @@ awaitable<Acquired> UpstreamPool::connect() {
   auto connection = std::make_unique<UpstreamConnection>(executor_);
   const auto deadline = std::chrono::steady_clock::now() + config_.connect_timeout;
 
-  tcp::resolver resolver(executor_);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(config_.host, std::to_string(config_.port),
-                                      tcp::resolver::numeric_service, nothrow_awaitable);
+  Resolver resolver(executor_);
+  auto [rec, endpoints] = co_await resolver.async_resolve(
+      config_.host, std::to_string(config_.port), Resolver::numeric_service, nothrow_awaitable);
   if (rec) {
     release(std::move(connection), false);
     co_return Acquired{nullptr, AcquireError::refused};
   }
   // Connecting is rare (connections are pooled): a timer of its own is affordable here.
-  asio::steady_timer timer(executor_, deadline);
+  Timer timer(executor_, deadline);
   auto result = co_await (asio::async_connect(connection->socket, endpoints, nothrow_awaitable) ||
                           timer.async_wait(nothrow_awaitable));
   if (result.index() == 1 || std::get<0>(std::get<0>(result))) {

@@ -18,9 +18,9 @@
 namespace keygate::proxy {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(const asio::any_io_executor& ex) : socket(ex) {}
+  explicit UpstreamConnection(const Executor& ex) : socket(ex) {}
   // A plain socket: the session's deadline sweep bounds every operation on it.
-  tcp::socket socket;
+  Socket socket;
   boost::beast::flat_buffer buffer;
   bool reused = false;  // it served a request before: a failure may just mean it went stale
   CoarseClock::time_point idle_since;
@@ -35,8 +35,10 @@ struct Acquired {
 
 class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
-  UpstreamPool(asio::any_io_executor executor, conf::UpstreamConfig config);
+  UpstreamPool(Executor executor, conf::UpstreamConfig config);
 
+  // A pooled idle connection, or null; no suspension, so the common case costs no coroutine.
+  std::unique_ptr<UpstreamConnection> take_idle();
   // `fresh`: skip idle connections (used to retry after a stale one failed).
   awaitable<Acquired> acquire(bool fresh = false);
   // Hands a connection back; `reusable` when its last exchange ended cleanly with keep-alive.
@@ -50,13 +52,12 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
 
  private:
   awaitable<Acquired> connect();
-  std::unique_ptr<UpstreamConnection> pop_idle();
 
-  asio::any_io_executor executor_;
+  Executor executor_;
   conf::UpstreamConfig config_;
   std::deque<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used at the back
   std::size_t open_ = 0;
-  std::list<asio::steady_timer*> waiters_;  // requests waiting for the pool to have room
+  std::list<Timer*> waiters_;  // requests waiting for the pool to have room
 };
 
 }  // namespace keygate::proxy

@@ -69,7 +69,10 @@ class Worker {
 
   int index_;
   ServerState& state_;
-  asio::io_context io_{1};  // one thread: Asio may skip its internal locking
+  // One thread runs it and every socket and timer on it is used only from that thread (the
+  // server hands accepted connections over as bare descriptors), so the reactor's per-socket
+  // locks can go; the scheduler keeps its lock, as other threads post to it.
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   SnapshotPtr snapshot_;

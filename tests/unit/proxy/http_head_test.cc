@@ -19,7 +19,7 @@ std::string beast_bytes(const Message& message) {
 }
 
 TEST(HttpHead, RequestHeadMatchesBeast) {
-  http::request<http::empty_body> req{http::verb::get, "/v1/items?x=1", 11};
+  http::request<http::empty_body, Fields> req{http::verb::get, "/v1/items?x=1", 11};
   req.set(http::field::host, "api.example");
   req.insert("X-Forwarded-For", "10.0.0.1");
   req.insert("X-Custom", "a");
@@ -30,7 +30,7 @@ TEST(HttpHead, RequestHeadMatchesBeast) {
 }
 
 TEST(HttpHead, ResponseHeadMatchesBeastWithStoredAndDefaultReason) {
-  http::response<http::empty_body> res{http::status::ok, 11};
+  http::response<http::empty_body, Fields> res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::content_length, "29");
   std::string head;
