@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on loopback: nginx direct (the ceiling), nginx as a plain reverse
 # proxy (the reference) and keygate (plain, authenticated, rate-limited), in the same run.
-# Bounded in time: each case runs DURATION seconds (default 8) after a short warm-up.
+# Bounded in time: each case runs ROUNDS times (default 3) for DURATION seconds (default 5)
+# after a one-second warm-up, about two and a half minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-DURATION=${DURATION:-8}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-50}
 USAGE=${USAGE:-on}  # USAGE=off measures the request path without usage recording
 KEYGATE=$PWD/$BUILD/keygate
@@ -121,59 +123,100 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 
-RESULTS=()
-run_case() {  # name port path pid [key-mode] [redis-port to reset after warm-up]
-  local name=$1 port=$2 path=$3 pid=$4 mode=${5:-} reset_redis=${6:-}
+# Cases run in ROUNDS interleaved rounds and each figure is the median over the rounds: on a
+# shared machine the speed of the whole box drifts from minute to minute, and interleaving
+# exposes nginx and keygate to the same drift.
+CASES=()
+add_case() { CASES+=("$1|$2|$3|$4|${5:-}|${6:-}"); }  # name port path pid [key-mode] [count-evalsha]
+declare -A RPS P50 P99 CPU NON2XX
+EVALSHA_CALLS=0
+EVALSHA_REQS=0
+
+# wrk prints latencies with a unit (850.00us, 1.20ms, 1.01s): milliseconds as a number.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
+  if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+run_once() {  # case index
+  local name port path pid mode count_evalsha
+  IFS='|' read -r name port path pid mode count_evalsha <<<"${CASES[$1]}"
   local script=()
   [ -n "$mode" ] && script=(-s "$WORK/keys.lua")
   KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
-    wrk -t1 -c"$CONNECTIONS" -d2s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
-  [ -n "$reset_redis" ] && redis-cli -p "$reset_redis" config resetstat >/dev/null
-  local before after out rps p50 p99 reqs
+    wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
+  [ -n "$count_evalsha" ] && redis-cli -p "$RP" config resetstat >/dev/null
+  local before after out reqs
   before=$(cpu_ticks "$pid")
   out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$port$path")
   after=$(cpu_ticks "$pid")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  local cpu_us
-  cpu_us=$(awk -v t=$((after - before)) -v r="$reqs" -v u="$TICK_US" 'BEGIN {printf "%.1f", t * u / r}')
+  RPS[$1]+=" $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  P50[$1]+=" $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
+  P99[$1]+=" $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+  CPU[$1]+=" $(awk -v t=$((after - before)) -v r="$reqs" -v u="$TICK_US" 'BEGIN {printf "%.1f", t * u / r}')"
   local codes
   codes=$(grep -oE "Non-2xx or 3xx responses: [0-9]+" <<<"$out" | awk '{print $NF}' || true)
-  RESULTS+=("$name|$rps|$p50|$p99|$cpu_us|${codes:-0}")
-  LAST_REQUESTS=$reqs
+  NON2XX[$1]=$(( ${NON2XX[$1]:-0} + ${codes:-0} ))
+  if [ -n "$count_evalsha" ]; then
+    # Round trips: EVALSHA calls (Redis also counts the commands a script runs inside it).
+    local calls
+    calls=$(redis-cli -p "$RP" info commandstats | tr -d '\r' |
+      awk -F'[=,:]' '/^cmdstat_evalsha:/ {print $3}')
+    EVALSHA_CALLS=$((EVALSHA_CALLS + ${calls:-0}))
+    EVALSHA_REQS=$((EVALSHA_REQS + reqs))
+  fi
 }
 
 NGX_UP_PID=$(nginx_worker "$WORK/ngx-up/nginx.pid")
 NGX_PROXY_PID=$(nginx_worker "$WORK/ngx-proxy/nginx.pid")
-echo "running (${DURATION}s per case, $CONNECTIONS connections, wrk -t1, usage recording $USAGE)..." >&2
-run_case "nginx direct (ceiling)" "$UP" /plain/x "$NGX_UP_PID"
-run_case "nginx reverse proxy" "$NGX" /plain/x "$NGX_PROXY_PID"
-run_case "keygate plain" "$KG" /plain/x "$KG_PID"
-run_case "keygate auth (1000 keys)" "$KG" /auth/x "$KG_PID" valid
-run_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
-run_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid "$RP"
-# Round trips: EVALSHA calls (Redis also counts the commands a script runs inside it).
-LIMITED_CALLS=$(redis-cli -p "$RP" info commandstats | tr -d '\r' | awk -F'[=,:]' '/^cmdstat_evalsha:/ {print $3}')
-LIMITED_REQS=$LAST_REQUESTS
-run_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid
+add_case "nginx direct (ceiling)" "$UP" /plain/x "$NGX_UP_PID"
+add_case "nginx reverse proxy" "$NGX" /plain/x "$NGX_PROXY_PID"
+add_case "keygate plain" "$KG" /plain/x "$KG_PID"
+# The keyed cases drive wrk through a Lua script that adds a key to every request, which
+# costs wrk (on the same two cores) CPU of its own: this row is their like-for-like baseline.
+add_case "keygate plain, keyed client" "$KG" /plain/x "$KG_PID" valid
+add_case "keygate auth (1000 keys)" "$KG" /auth/x "$KG_PID" valid
+add_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
+add_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid count
+add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid
+echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
+  "usage recording $USAGE)..." >&2
+for round in $(seq "$ROUNDS"); do
+  for i in "${!CASES[@]}"; do run_once "$i"; done
+  echo "  round $round of $ROUNDS done" >&2
+done
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$KG_PID/status")
 
-printf '\n%-28s %12s %10s %10s %12s %10s\n' "case" "req/s" "p50" "p99" "cpu us/req" "non-2xx"
-for row in "${RESULTS[@]}"; do
-  IFS='|' read -r n r p5 p9 c e <<<"$row"
-  printf '%-28s %12s %10s %10s %12s %10s\n' "$n" "$r" "$p5" "$p9" "$c" "$e"
-done
-ref=$(awk -F'|' 'NR == 2 {print $2 "|" $5}' < <(printf '%s\n' "${RESULTS[@]}"))
-REF_RPS=${ref%%|*}; REF_CPU=${ref##*|}
 echo
-for row in "${RESULTS[@]:2}"; do
-  IFS='|' read -r n r p5 p9 c e <<<"$row"
-  awk -v n="$n" -v r="$r" -v c="$c" -v rr="$REF_RPS" -v rc="$REF_CPU" \
-    'BEGIN {printf "%-28s throughput %.2fx nginx   cpu/request %.2fx nginx\n", n, r / rr, c / rc}'
+echo "medians over $ROUNDS rounds (latencies in ms)"
+printf '%-28s %12s %10s %10s %12s %10s\n' "case" "req/s" "p50" "p99" "cpu us/req" "non-2xx"
+for i in "${!CASES[@]}"; do
+  printf '%-28s %12s %10s %10s %12s %10s\n' "${CASES[$i]%%|*}" "$(median "${RPS[$i]}")" \
+    "$(median "${P50[$i]}")" "$(median "${P99[$i]}")" "$(median "${CPU[$i]}")" "${NON2XX[$i]}"
 done
 echo
-echo "redis round trips (EVALSHA) during the rate-limited case: $LIMITED_CALLS for $LIMITED_REQS requests ($(awk -v c="$LIMITED_CALLS" -v r="$LIMITED_REQS" 'BEGIN {printf "%.2f", c / r}') per request)"
+echo "per round: req/s | cpu us/req"
+for i in "${!CASES[@]}"; do
+  printf '%-28s %s | %s\n' "${CASES[$i]%%|*}" "${RPS[$i]# }" "${CPU[$i]# }"
+done
+echo
+ratio() {  # label case-index reference-index reference-name
+  awk -v n="$1" -v r="$(median "${RPS[$2]}")" -v c="$(median "${CPU[$2]}")" \
+    -v rr="$(median "${RPS[$3]}")" -v rc="$(median "${CPU[$3]}")" -v ref="$4" \
+    'BEGIN {printf "%-28s throughput %.2fx %s   cpu/request %.2fx %s\n", n, r / rr, ref, c / rc, ref}'
+}
+for i in 2 4 5 6 7; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
+ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
+ratio "keygate rate-limited" 6 3 "plain, keyed"
+ratio "keygate rate-limited" 6 2 "plain"
+echo
+echo "redis round trips (EVALSHA) during the rate-limited case: $EVALSHA_CALLS for" \
+  "$EVALSHA_REQS requests ($(awk -v c="$EVALSHA_CALLS" -v r="$EVALSHA_REQS" \
+  'BEGIN {printf "%.2f", c / r}') per request)"
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"

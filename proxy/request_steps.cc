@@ -164,9 +164,8 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx,
 
   const auto decision = co_await async_limit(*services.limiter, *policies, subject);
   const auto& config = *ctx.snapshot.config;
-  for (const auto& header :
-       ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers))
-    ctx.response_headers.emplace_back(header.name, header.value);
+  for (auto& header : ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers))
+    ctx.response_headers.emplace_back(std::move(header.name), std::move(header.value));
 
   auto& metrics = *services.metrics;
   if (decision.store_error) {

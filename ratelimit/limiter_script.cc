@@ -30,6 +30,12 @@ local function idx_name(base, idx)
   return base .. ':' .. string.format('%d', idx)
 end
 
+-- Counters expire at the same absolute time whichever request in their window writes
+-- them, so the TTL is set once, by the write that creates the counter.
+local function incr_with_ttl(key, ttl)
+  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ttl) end
+end
+
 local function sliding_fits(cur, prev, w, limit, e)
   return cur + math.floor(prev * (w - e) / w) + 1 <= limit
 end
@@ -67,8 +73,9 @@ for i = 1, #KEYS do
     local start = idx * w
     local e = now - start
     local key = idx_name(KEYS[i], idx)
-    local cur = tonumber(redis.call('GET', key) or '0')
-    local prev = tonumber(redis.call('GET', idx_name(KEYS[i], idx - 1)) or '0')
+    local counts = redis.call('MGET', key, idx_name(KEYS[i], idx - 1))
+    local cur = tonumber(counts[1] or '0')
+    local prev = tonumber(counts[2] or '0')
     local used = cur + math.floor(prev * (w - e) / w)
     reset = start + w
     allowed = used + 1 <= limit
@@ -125,8 +132,7 @@ if all then
   for i = 1, #KEYS do
     local wr = writes[i]
     if wr[1] == 'incr' then
-      redis.call('INCR', wr[2])
-      redis.call('PEXPIRE', wr[2], wr[3])
+      incr_with_ttl(wr[2], wr[3])
     else
       -- %.17g: Lua's default number format would round the fractional TAT
       redis.call('SET', wr[2], string.format('%.17g', wr[4]), 'PX', wr[3])
