@@ -19,6 +19,7 @@
 #include "proxy/request_context.h"
 #include "proxy/request_guard.h"
 #include "proxy/request_steps.h"
+#include "proxy/socket_write.h"
 #include "proxy/worker.h"
 
 namespace keygate::proxy {
@@ -70,6 +71,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       client_ip_ = client_address_.to_string();
     }
     client_.set_option(tcp::no_delay(true), ec);
+    client_.non_blocking(true, ec);  // for send_now
   }
 
   void run() {
@@ -106,18 +108,29 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
  private:
+  // The connection's one long-lived coroutine: it reads each request head itself, so its
+  // frame is allocated once per connection. (Asio recycles coroutine frames only up to about
+  // 1 KiB; a larger frame created per request costs a malloc and a free every time.)
   awaitable<void> loop(std::shared_ptr<Session> self) {
-    while (co_await serve_one()) {
+    while (co_await next_request_head()) {
+      const SnapshotPtr snapshot = worker_.snapshot();  // this request's configuration
+      worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
+      const bool keep = co_await handle(*snapshot, *request_parser_, request_started_);
+      worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
+      // They refer to this request's messages, which the next request replaces.
+      request_serializer_.reset();
+      response_serializer_.reset();
+      if (!keep) break;
     }
     boost::system::error_code ec;
     client_.shutdown(tcp::socket::shutdown_send, ec);
     client_.close(ec);
   }
 
-  // Serves one request; true when the connection stays open for the next one.
-  awaitable<bool> serve_one() {
-    const SnapshotPtr snapshot = worker_.snapshot();  // this request's configuration
-    const auto& limits = snapshot->config->limits;
+  // Waits for the next request and parses its head into request_parser_. False when the
+  // connection is to close (the client left, idled out, sent garbage: answered here).
+  awaitable<bool> next_request_head() {
+    const auto& limits = worker_.snapshot()->config->limits;
     // Bounds what one connection can make us hold: a header plus one read ahead.
     buffer_.max_size(limits.max_header_bytes + kRelayBufferBytes);
 
@@ -131,9 +144,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       buffer_.commit(n);
     }
 
-    const auto started = Clock::now();
+    request_started_ = Clock::now();
     arm(limits.client_header_timeout);
-    RequestParser parser;
+    // The parsers live in the session, not in coroutine frames, which they would push over
+    // the recycling limit.
+    auto& parser = request_parser_.emplace();
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(boost::none);  // enforced per route once the route is known
     boost::system::error_code ec;
@@ -144,19 +159,16 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     if (ec) {
       head_request_ = false;
-      co_return co_await reject_unparsed(ec);
+      co_await reject_unparsed(ec);
+      co_return false;
     }
-
-    worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
-    const bool keep = co_await handle(*snapshot, parser, started);
-    worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
-    co_return keep;
+    co_return true;
   }
 
-  awaitable<bool> reject_unparsed(const boost::system::error_code& ec) {
+  awaitable<void> reject_unparsed(const boost::system::error_code& ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
-      co_return false;
+      co_return;
     const ErrorSpec* spec = &errors::bad_request;
     std::string_view reason = "bad_request";
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
@@ -168,7 +180,6 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     worker_.state().metrics.rejected.with({std::string(reason)}).inc();
     co_await send_local(11, spec->status, error_body(*spec), {}, false);
-    co_return false;
   }
 
   awaitable<bool> handle(const Snapshot& snapshot, RequestParser& parser,
@@ -313,7 +324,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     // a request whose body has not been touched can then go again on a fresh connection.
     std::unique_ptr<UpstreamConnection> conn;
     const auto upstream_started = Clock::now();
-    std::optional<http::request_serializer<http::buffer_body, Fields>> sr;
+    auto& sr = request_serializer_;
     ActiveUpstream guard{active_upstream_, nullptr};  // cleared on every way out
     bool header_sent = false;
     for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
@@ -341,9 +352,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (bodyless) {
         head_.clear();
         append_request_head(head_, req.method_string(), upstream_target, req.base());
-        auto [write_ec, n] =
-            co_await asio::async_write(conn->socket, asio::buffer(head_), nothrow_awaitable);
-        ec = write_ec;
+        const auto head = asio::buffer(head_);
+        const auto sent = send_now(conn->socket, head, ec);
+        if (!ec && sent < head.size()) ec = co_await write_rest(conn->socket, head, sent);
       } else {
         sr.emplace(req);
         auto [write_ec, n] =
@@ -402,7 +413,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
 
     // Response header; informational (1xx) responses other than 101 are dropped.
-    std::optional<ResponseParser> rp;
+    auto& rp = response_parser_;
     for (;;) {
       rp.emplace();
       rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
@@ -495,12 +506,14 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       arm(limits.body_timeout);
       const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
                                                      asio::buffer(relay_buffer_.get(), body_bytes)};
-      auto [ec, n] = co_await asio::async_write(client_, pieces, nothrow_awaitable);
+      boost::system::error_code ec;
+      const auto sent = send_now(client_, pieces, ec);
+      if (!ec && sent < head_.size() + body_bytes) ec = co_await write_rest(client_, pieces, sent);
       outcome.bytes_out += body_bytes;
       co_return !ec && keep_client;
     }
 
-    http::response_serializer<http::buffer_body, Fields> rsr{res};
+    auto& rsr = response_serializer_.emplace(res);
     // When body bytes are already here (or there are none), the header leaves with the first
     // piece of the body in one write: one segment and one wake-up for the client instead of
     // two. Otherwise it goes now, so a slow or streaming body does not hold it back.
@@ -645,7 +658,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     // RFC 9110 §9.3.2: a HEAD gets the same header fields as a GET, but no content.
     const std::array<asio::const_buffer, 2> pieces{
         asio::buffer(head_), asio::buffer(body.data(), head_request_ ? 0 : body.size())};
-    co_await asio::async_write(client_, pieces, nothrow_awaitable);
+    boost::system::error_code ec;
+    const auto sent = send_now(client_, pieces, ec);
+    if (!ec && sent < asio::buffer_size(pieces)) co_await write_rest(client_, pieces, sent);
   }
 
   void count_upstream_error(const conf::UpstreamConfig& upstream, std::string_view reason) {
@@ -686,10 +701,15 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   asio::ip::address client_address_;
   std::string client_ip_;
   std::unique_ptr<char[]> relay_buffer_;
-  // Per request, kept as members so their capacity carries over to the next request.
-  std::string head_;        // a message head being written
-  std::string path_;        // the request's path, for routing and the access log
-  std::string request_id_;  // the X-Request-Id that goes upstream and back
+  std::optional<RequestParser> request_parser_;    // the request being served
+  std::optional<ResponseParser> response_parser_;  // its upstream response
+  std::optional<http::request_serializer<http::buffer_body, Fields>> request_serializer_;
+  std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
+  Clock::time_point request_started_;  // Per request, kept as members so their capacity carries
+                                       // over to the next request.
+  std::string head_;                   // a message head being written
+  std::string path_;                   // the request's path, for routing and the access log
+  std::string request_id_;             // the X-Request-Id that goes upstream and back
   bool idle_ = false;
 };
 

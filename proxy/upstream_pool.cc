@@ -87,6 +87,7 @@ awaitable<Acquired> UpstreamPool::connect() {
   }
   boost::system::error_code ignored;
   connection->socket.set_option(tcp::no_delay(true), ignored);
+  connection->socket.non_blocking(true, ignored);  // the session writes without waiting
   co_return Acquired{std::move(connection)};
 }
 

@@ -139,6 +139,20 @@ TEST_F(ForwardingTest, Http10ClientGetsAnHttp10Answer) {
   EXPECT_FALSE(res.chunked);
 }
 
+// A response that fits keygate's one-write path but not a fresh connection's send buffer
+// towards a client with a small receive window: the part the socket does not take at once
+// must follow, intact.
+TEST_F(ForwardingTest, SingleWriteResponseLargerThanTheSocketTakesArrivesWhole) {
+  RawConnection raw(port(), 5s, /*receive_buffer_bytes=*/4096);
+  ASSERT_TRUE(raw.send("GET /bytes?n=60000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto res = raw.read_response(10s, false, /*store_body=*/false);
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(res.body_bytes, 60000u);
+  EXPECT_EQ(res.body_checksum, pattern_checksum(60000));
+  ASSERT_TRUE(raw.send("GET /bytes?n=100 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(raw.read_response(10s).status, 200);  // the connection is still in step
+}
+
 TEST_F(ForwardingTest, HeadRequestHasNoBody) {
   RawConnection raw(port());
   ASSERT_TRUE(raw.send("HEAD /bytes?n=5000 HTTP/1.1\r\nHost: x\r\n\r\n"));
