@@ -108,14 +108,47 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
  private:
-  // The connection's one long-lived coroutine: it reads each request head itself, so its
-  // frame is allocated once per connection. (Asio recycles coroutine frames only up to about
-  // 1 KiB; a larger frame created per request costs a malloc and a free every time.)
+  // The connection's one long-lived coroutine, which also reads each request head: its frame
+  // is allocated once per connection. (Asio recycles coroutine frames only up to about 1 KiB,
+  // and one that size created per request would cost a malloc and a free every time.)
   awaitable<void> loop(std::shared_ptr<Session> self) {
-    while (co_await next_request_head()) {
+    for (;;) {
       const SnapshotPtr snapshot = worker_.snapshot();  // this request's configuration
+      const auto& limits = snapshot->config->limits;
+      // Bounds what one connection can make us hold: a header plus one read ahead.
+      buffer_.max_size(limits.max_header_bytes + kRelayBufferBytes);
+
+      if (buffer_.size() == 0) {
+        if (worker_.state().draining.load(std::memory_order_relaxed)) break;
+        arm(limits.idle_timeout);
+        idle_ = true;
+        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(8192), nothrow_awaitable);
+        idle_ = false;
+        if (ec) break;
+        buffer_.commit(n);
+      }
+
+      const auto started = Clock::now();
+      arm(limits.client_header_timeout);
+      // The parsers live in the session, not in coroutine frames, which they would push over
+      // the recycling limit.
+      auto& parser = request_parser_.emplace();
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+      parser.body_limit(boost::none);  // enforced per route once the route is known
+      boost::system::error_code ec;
+      if (!parse_buffered(parser, buffer_, ec) && !ec) {
+        auto [read_ec, n] =
+            co_await http::async_read_header(client_, buffer_, parser, nothrow_awaitable);
+        ec = read_ec;
+      }
+      if (ec) {
+        head_request_ = false;
+        co_await reject_unparsed(ec);
+        break;
+      }
+
       worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
-      const bool keep = co_await handle(*snapshot, *request_parser_, request_started_);
+      const bool keep = co_await handle(*snapshot, parser, started);
       worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
       // They refer to this request's messages, which the next request replaces.
       request_serializer_.reset();
@@ -125,44 +158,6 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     boost::system::error_code ec;
     client_.shutdown(tcp::socket::shutdown_send, ec);
     client_.close(ec);
-  }
-
-  // Waits for the next request and parses its head into request_parser_. False when the
-  // connection is to close (the client left, idled out, sent garbage: answered here).
-  awaitable<bool> next_request_head() {
-    const auto& limits = worker_.snapshot()->config->limits;
-    // Bounds what one connection can make us hold: a header plus one read ahead.
-    buffer_.max_size(limits.max_header_bytes + kRelayBufferBytes);
-
-    if (buffer_.size() == 0) {
-      if (worker_.state().draining.load(std::memory_order_relaxed)) co_return false;
-      arm(limits.idle_timeout);
-      idle_ = true;
-      auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(8192), nothrow_awaitable);
-      idle_ = false;
-      if (ec) co_return false;
-      buffer_.commit(n);
-    }
-
-    request_started_ = Clock::now();
-    arm(limits.client_header_timeout);
-    // The parsers live in the session, not in coroutine frames, which they would push over
-    // the recycling limit.
-    auto& parser = request_parser_.emplace();
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(boost::none);  // enforced per route once the route is known
-    boost::system::error_code ec;
-    if (!parse_buffered(parser, buffer_, ec) && !ec) {
-      auto [read_ec, n] =
-          co_await http::async_read_header(client_, buffer_, parser, nothrow_awaitable);
-      ec = read_ec;
-    }
-    if (ec) {
-      head_request_ = false;
-      co_await reject_unparsed(ec);
-      co_return false;
-    }
-    co_return true;
   }
 
   awaitable<void> reject_unparsed(const boost::system::error_code& ec) {
@@ -705,11 +700,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<ResponseParser> response_parser_;  // its upstream response
   std::optional<http::request_serializer<http::buffer_body, Fields>> request_serializer_;
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
-  Clock::time_point request_started_;  // Per request, kept as members so their capacity carries
-                                       // over to the next request.
-  std::string head_;                   // a message head being written
-  std::string path_;                   // the request's path, for routing and the access log
-  std::string request_id_;             // the X-Request-Id that goes upstream and back
+  // Per request, kept as members so their capacity carries
+  // over to the next request.
+  std::string head_;        // a message head being written
+  std::string path_;        // the request's path, for routing and the access log
+  std::string request_id_;  // the X-Request-Id that goes upstream and back
   bool idle_ = false;
 };
 
