@@ -130,6 +130,7 @@ CASES=()
 add_case() { CASES+=("$1|$2|$3|$4|${5:-}|${6:-}"); }  # name port path pid [key-mode] [count-evalsha]
 declare -A RPS P50 P99 CPU NON2XX
 EVALSHA_CALLS=0
+EVALSHA_USEC=0  # Redis's own time inside the script calls
 EVALSHA_REQS=0
 
 # wrk prints latencies with a unit (850.00us, 1.20ms, 1.01s): milliseconds as a number.
@@ -165,10 +166,12 @@ run_once() {  # case index
   NON2XX[$1]=$(( ${NON2XX[$1]:-0} + ${codes:-0} ))
   if [ -n "$count_evalsha" ]; then
     # Round trips: EVALSHA calls (Redis also counts the commands a script runs inside it).
-    local calls
-    calls=$(redis-cli -p "$RP" info commandstats | tr -d '\r' |
-      awk -F'[=,:]' '/^cmdstat_evalsha:/ {print $3}')
+    local stats calls usec
+    stats=$(redis-cli -p "$RP" info commandstats | tr -d '\r' | grep '^cmdstat_evalsha:' || true)
+    calls=$(awk -F'[=,:]' '{print $3}' <<<"$stats")
+    usec=$(awk -F'[=,:]' '{print $5}' <<<"$stats")
     EVALSHA_CALLS=$((EVALSHA_CALLS + ${calls:-0}))
+    EVALSHA_USEC=$((EVALSHA_USEC + ${usec:-0}))
     EVALSHA_REQS=$((EVALSHA_REQS + reqs))
   fi
 }
@@ -219,4 +222,6 @@ echo
 echo "redis round trips (EVALSHA) during the rate-limited case: $EVALSHA_CALLS for" \
   "$EVALSHA_REQS requests ($(awk -v c="$EVALSHA_CALLS" -v r="$EVALSHA_REQS" \
   'BEGIN {printf "%.2f", c / r}') per request)"
+echo "time inside Redis per EVALSHA: $(awk -v u="$EVALSHA_USEC" -v c="$EVALSHA_CALLS" \
+  'BEGIN {printf "%.1f", u / c}') us"
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"
