@@ -10,6 +10,10 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-50}
 USAGE=${USAGE:-on}  # USAGE=off measures the request path without usage recording
+# CASES_MATCHING=regex runs only the cases whose name matches (e.g. 'plain, keyed|rate-limited');
+# PROFILE=file also records a perf profile of keygate over the matching cases.
+CASES_MATCHING=${CASES_MATCHING:-}
+PROFILE=${PROFILE:-}
 KEYGATE=$PWD/$BUILD/keygate
 WORK=$(mktemp -d /tmp/keygate-bench.XXXXXX)
 PIDS=()
@@ -62,7 +66,8 @@ NGINX
 nginx -c "$WORK/ngx-up/nginx.conf" -p "$WORK/ngx-up"
 nginx -c "$WORK/ngx-proxy/nginx.conf" -p "$WORK/ngx-proxy"
 redis-server --port "$RP" --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
+REDIS_PID=$!
+PIDS+=($REDIS_PID)
 
 cat > "$WORK/keygate.yaml" <<YAML
 threads: 1
@@ -127,11 +132,14 @@ nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 # shared machine the speed of the whole box drifts from minute to minute, and interleaving
 # exposes nginx and keygate to the same drift.
 CASES=()
-add_case() { CASES+=("$1|$2|$3|$4|${5:-}|${6:-}"); }  # name port path pid [key-mode] [count-evalsha]
+add_case() {  # name port path pid [key-mode] [count-evalsha]
+  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}")
+}
 declare -A RPS P50 P99 CPU NON2XX
 EVALSHA_CALLS=0
 EVALSHA_USEC=0  # Redis's own time inside the script calls
 EVALSHA_REQS=0
+REDIS_TICKS=0  # the redis-server process's CPU (scripts, parsing, networking) in those cases
 
 # wrk prints latencies with a unit (850.00us, 1.20ms, 1.01s): milliseconds as a number.
 to_ms() {
@@ -151,7 +159,8 @@ run_once() {  # case index
   KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
   [ -n "$count_evalsha" ] && redis-cli -p "$RP" config resetstat >/dev/null
-  local before after out reqs
+  local before after out reqs redis_before
+  redis_before=$(cpu_ticks "$REDIS_PID")
   before=$(cpu_ticks "$pid")
   out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$port$path")
@@ -173,6 +182,7 @@ run_once() {  # case index
     EVALSHA_CALLS=$((EVALSHA_CALLS + ${calls:-0}))
     EVALSHA_USEC=$((EVALSHA_USEC + ${usec:-0}))
     EVALSHA_REQS=$((EVALSHA_REQS + reqs))
+    REDIS_TICKS=$((REDIS_TICKS + $(cpu_ticks "$REDIS_PID") - redis_before))
   fi
 }
 
@@ -190,26 +200,36 @@ add_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid count
 add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
+selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
+PERF_PID=
+if [ -n "$PROFILE" ]; then
+  perf record -g -F 999 -p "$KG_PID" -o "$PROFILE" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
 for round in $(seq "$ROUNDS"); do
-  for i in "${!CASES[@]}"; do run_once "$i"; done
+  for i in "${!CASES[@]}"; do selected "$i" && run_once "$i"; done
   echo "  round $round of $ROUNDS done" >&2
 done
+if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$KG_PID/status")
 
 echo
 echo "medians over $ROUNDS rounds (latencies in ms)"
 printf '%-28s %12s %10s %10s %12s %10s\n' "case" "req/s" "p50" "p99" "cpu us/req" "non-2xx"
 for i in "${!CASES[@]}"; do
+  [ -n "${RPS[$i]:-}" ] || continue
   printf '%-28s %12s %10s %10s %12s %10s\n' "${CASES[$i]%%|*}" "$(median "${RPS[$i]}")" \
     "$(median "${P50[$i]}")" "$(median "${P99[$i]}")" "$(median "${CPU[$i]}")" "${NON2XX[$i]}"
 done
 echo
 echo "per round: req/s | cpu us/req"
 for i in "${!CASES[@]}"; do
+  [ -n "${RPS[$i]:-}" ] || continue
   printf '%-28s %s | %s\n' "${CASES[$i]%%|*}" "${RPS[$i]# }" "${CPU[$i]# }"
 done
 echo
 ratio() {  # label case-index reference-index reference-name
+  [ -n "${RPS[$2]:-}" ] && [ -n "${RPS[$3]:-}" ] || return 0
   awk -v n="$1" -v r="$(median "${RPS[$2]}")" -v c="$(median "${CPU[$2]}")" \
     -v rr="$(median "${RPS[$3]}")" -v rc="$(median "${CPU[$3]}")" -v ref="$4" \
     'BEGIN {printf "%-28s throughput %.2fx %s   cpu/request %.2fx %s\n", n, r / rr, ref, c / rc, ref}'
@@ -219,9 +239,11 @@ ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 ratio "keygate rate-limited" 6 3 "plain, keyed"
 ratio "keygate rate-limited" 6 2 "plain"
 echo
-echo "redis round trips (EVALSHA) during the rate-limited case: $EVALSHA_CALLS for" \
+[ "$EVALSHA_REQS" -gt 0 ] && echo "redis round trips (EVALSHA) during the rate-limited case: $EVALSHA_CALLS for" \
   "$EVALSHA_REQS requests ($(awk -v c="$EVALSHA_CALLS" -v r="$EVALSHA_REQS" \
   'BEGIN {printf "%.2f", c / r}') per request)"
-echo "time inside Redis per EVALSHA: $(awk -v u="$EVALSHA_USEC" -v c="$EVALSHA_CALLS" \
+[ "$EVALSHA_CALLS" -gt 0 ] && echo "time inside Redis per EVALSHA: $(awk -v u="$EVALSHA_USEC" -v c="$EVALSHA_CALLS" \
   'BEGIN {printf "%.1f", u / c}') us"
+[ "$EVALSHA_REQS" -gt 0 ] && echo "redis-server CPU per rate-limited request:" \
+  "$(awk -v t="$REDIS_TICKS" -v u="$TICK_US" -v r="$EVALSHA_REQS" 'BEGIN {printf "%.1f", t * u / r}') us"
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"
