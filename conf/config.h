@@ -158,6 +158,7 @@ struct RedisConfig {
   int database = 0;
   Duration command_timeout{250};  // store reads
   Duration limiter_timeout{20};   // rate-limit script calls
+  int limiter_batch = 64;         // requests per rate-limit script call (1: no batching)
   Duration connect_timeout{1000};
   Duration reconnect_min{100};
   Duration reconnect_max{5000};

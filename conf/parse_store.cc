@@ -10,7 +10,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
   auto map = YamlMap::open(
       value,
       {"host", "port", "password_env", "database", "command_timeout", "limiter_timeout",
-       "connect_timeout", "reconnect_min", "reconnect_max", "key_prefix"},
+       "limiter_batch", "connect_timeout", "reconnect_min", "reconnect_max", "key_prefix"},
       ctx.diag);
   if (!map) return;
   if (map->read("host", redis.host) && redis.host.empty())
@@ -25,6 +25,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
   map->read_integer("database", redis.database, 0);
   map->read_duration("command_timeout", redis.command_timeout);
   map->read_duration("limiter_timeout", redis.limiter_timeout);
+  map->read_integer("limiter_batch", redis.limiter_batch, 1, 1000);
   map->read_duration("connect_timeout", redis.connect_timeout);
   map->read_duration("reconnect_min", redis.reconnect_min);
   map->read_duration("reconnect_max", redis.reconnect_max);

@@ -79,14 +79,10 @@ class Services final : public SharedServices {
       auto client = redis::make_client(io.get_executor(), config->store.redis);
       auto lookup = std::make_shared<auth::RedisKeyLookup>(client, config->store.redis);
       services->validator = std::make_unique<auth::KeyValidator>(config, cache_, hasher_, *lookup);
-      ratelimit::RedisLimiterOptions options;
-      options.key_prefix = config->store.redis.key_prefix;
-      options.timeout = config->store.redis.limiter_timeout;
-      options.breaker_failures = config->rate_limits.breaker_failures;
-      options.breaker_open_for = config->rate_limits.breaker_open_for;
-      options.clock = ratelimit::system_clock();
-      options.local = local_limiter_;
-      auto limiter = ratelimit::make_redis_limiter(client, options);
+      auto limiter = ratelimit::make_redis_limiter(
+          io.get_executor(), client,
+          ratelimit::redis_limiter_options(config->store.redis, config->rate_limits,
+                                           ratelimit::system_clock(), local_limiter_));
       redis_health_.add_worker(io, client, limiter);
       services->limiter = limiter;
       asio::post(io, [client, lookup] {

@@ -1,5 +1,7 @@
 #include "ratelimit/limiter_script.h"
 
+#include <algorithm>
+
 #include "ratelimit/counter_key.h"
 
 namespace keygate::ratelimit {
@@ -9,11 +11,15 @@ namespace {
 // in KEYS, but they carry the same hash tag as the declared ones, so in Redis Cluster they are
 // in the same slot and the script stays single-slot.
 constexpr std::string_view kSource = R"lua(
--- keygate rate limiter: checks every policy of one request, charges all of them or none.
--- KEYS[i]   counter name of policy i (window algorithms append ':' .. window index)
+-- keygate rate limiter: checks the policies of one or more requests; each request is charged to
+-- all of its policies or to none. Requests are taken in order, so a later one sees what an
+-- earlier one charged: one call of a batch of N requests decides exactly as N calls would.
+-- KEYS      counter names, request after request (window algorithms append ':' .. index)
 -- ARGV[1]   now in Unix ms, or '' for the Redis server's clock
--- ARGV[...] 5 per policy: algorithm (f|s|t), limit, window_ms, bucket size, anchor_ms
--- Returns {now_ms, then per policy: allowed (0|1), remaining, reset_ms, retry_after_ms}.
+-- then per request: its policy count n, and 5 per policy: algorithm (f|s|t), limit, window_ms,
+--           bucket size, anchor_ms
+-- Returns {now_ms, then per policy of every request: allowed (0|1), remaining, reset_ms,
+-- retry_after_ms}.
 -- The arithmetic mirrors ratelimit/algorithms.cc operation for operation: change both.
 local SLACK = 1000
 local EPS = 0.001
@@ -30,12 +36,6 @@ local function idx_name(base, idx)
   return base .. ':' .. string.format('%d', idx)
 end
 
--- Counters expire at the same absolute time whichever request in their window writes
--- them, so the TTL is set once, by the write that creates the counter.
-local function incr_with_ttl(key, ttl)
-  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ttl) end
-end
-
 local function sliding_fits(cur, prev, w, limit, e)
   return cur + math.floor(prev * (w - e) / w) + 1 <= limit
 end
@@ -48,96 +48,92 @@ local function first_fitting(cur, prev, w, limit, lo, hi)
   return lo
 end
 
-local out = {0}
-local writes = {}
-local all = true
-for i = 1, #KEYS do
-  local a = 1 + (i - 1) * 5
-  local algo = ARGV[a + 1]
-  local limit = tonumber(ARGV[a + 2])
-  local w = tonumber(ARGV[a + 3])
-  local size = tonumber(ARGV[a + 4])
-  local anchor = tonumber(ARGV[a + 5])
-  local allowed, remaining, reset, retry = false, 0, 0, 0
-  local write = nil
+-- One policy. Returns allowed, remaining, reset, retry_after, then the write that charges it
+-- (kind 'incr' or 'tat', counter name, ttl, new tat), applied only if the whole request fits.
+local function check(base, algo, limit, w, size, anchor)
   if algo == 'f' then
     local idx = math.floor((now - anchor) / w)
-    local key = idx_name(KEYS[i], idx)
+    local key = idx_name(base, idx)
     local count = tonumber(redis.call('GET', key) or '0')
-    reset = anchor + (idx + 1) * w
-    allowed = count + 1 <= limit
-    if allowed then remaining = limit - count - 1 else retry = reset - now end
-    write = {'incr', key, reset - now + SLACK}
+    local reset = anchor + (idx + 1) * w
+    if count + 1 <= limit then
+      return true, limit - count - 1, reset, 0, 'incr', key, reset - now + SLACK
+    end
+    return false, 0, reset, reset - now
   elseif algo == 's' then
     local idx = math.floor(now / w)
     local start = idx * w
     local e = now - start
-    local key = idx_name(KEYS[i], idx)
-    local counts = redis.call('MGET', key, idx_name(KEYS[i], idx - 1))
+    local key = idx_name(base, idx)
+    local counts = redis.call('MGET', key, idx_name(base, idx - 1))
     local cur = tonumber(counts[1] or '0')
     local prev = tonumber(counts[2] or '0')
     local used = cur + math.floor(prev * (w - e) / w)
-    reset = start + w
-    allowed = used + 1 <= limit
-    if allowed then
-      remaining = limit - used - 1
-    else
-      if limit == 0 then
-        retry = 2 * w - e
-      elseif cur + 1 <= limit then
-        retry = first_fitting(cur, prev, w, limit, e + 1, w) - e
-      else
-        retry = (w - e) + first_fitting(0, cur, w, limit, 0, w)
-      end
-      reset = math.max(reset, now + retry)
+    local reset = start + w
+    if used + 1 <= limit then
+      -- still needed as the previous window throughout the next one
+      return true, limit - used - 1, reset, 0, 'incr', key, (start + w) - now + w + SLACK
     end
-    -- still needed as the previous window throughout the next one
-    write = {'incr', key, (start + w) - now + w + SLACK}
-  else
-    local tat = tonumber(redis.call('GET', KEYS[i]) or '')
-    if limit == 0 or size == 0 then
-      retry = w
-      reset = now + w
+    local retry
+    if limit == 0 then
+      retry = 2 * w - e
+    elseif cur + 1 <= limit then
+      retry = first_fitting(cur, prev, w, limit, e + 1, w) - e
     else
-      local emission = w / limit
-      local tolerance = emission * size
-      local start = now
-      if tat then start = math.max(tat, now) end
-      local new_tat = start + emission
-      allowed = new_tat - now <= tolerance + EPS
-      if allowed then
-        remaining = math.floor((tolerance - (new_tat - now) + EPS) / emission)
-        reset = math.ceil(new_tat)
-        write = {'tat', KEYS[i], math.ceil(new_tat - now) + SLACK, new_tat}
-      else
-        local at = math.ceil(start + emission - tolerance - EPS)
-        for _ = 1, 4 do
-          if (math.max(start, at) + emission) - at <= tolerance + EPS then break end
-          at = at + 1
-        end
-        retry = math.max(1, at - now)
-        reset = math.ceil(start)
-      end
+      retry = (w - e) + first_fitting(0, cur, w, limit, 0, w)
     end
+    return false, 0, math.max(reset, now + retry), retry
   end
-  if not allowed then all = false end
-  writes[i] = write
-  out[#out + 1] = allowed and 1 or 0
-  out[#out + 1] = remaining
-  out[#out + 1] = reset
-  out[#out + 1] = retry
+  local tat = tonumber(redis.call('GET', base) or '')
+  if limit == 0 or size == 0 then return false, 0, now + w, w end
+  local emission = w / limit
+  local tolerance = emission * size
+  local start = now
+  if tat then start = math.max(tat, now) end
+  local new_tat = start + emission
+  if new_tat - now <= tolerance + EPS then
+    return true, math.floor((tolerance - (new_tat - now) + EPS) / emission), math.ceil(new_tat), 0,
+      'tat', base, math.ceil(new_tat - now) + SLACK, new_tat
+  end
+  local at = math.ceil(start + emission - tolerance - EPS)
+  for _ = 1, 4 do
+    if (math.max(start, at) + emission) - at <= tolerance + EPS then break end
+    at = at + 1
+  end
+  return false, 0, math.ceil(start), math.max(1, at - now)
 end
 
-if all then
-  for i = 1, #KEYS do
-    local wr = writes[i]
-    if wr[1] == 'incr' then
-      incr_with_ttl(wr[2], wr[3])
-    else
-      -- %.17g: Lua's default number format would round the fractional TAT
-      redis.call('SET', wr[2], string.format('%.17g', wr[4]), 'PX', wr[3])
+local out = {0}
+local kinds, keys, ttls, tats = {}, {}, {}, {}
+local a, k = 2, 0
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  local all = true
+  for i = 1, n do
+    local p = a + 1 + (i - 1) * 5
+    local allowed, remaining, reset, retry, kind, key, ttl, new_tat = check(KEYS[k + i], ARGV[p],
+      tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]))
+    if not allowed then all = false end
+    kinds[i], keys[i], ttls[i], tats[i] = kind, key, ttl, new_tat
+    out[#out + 1] = allowed and 1 or 0
+    out[#out + 1] = remaining
+    out[#out + 1] = reset
+    out[#out + 1] = retry
+  end
+  if all then
+    for i = 1, n do
+      if kinds[i] == 'incr' then
+        -- Counters expire at the same absolute time whichever request in their window writes
+        -- them, so the TTL is set once, by the write that creates the counter.
+        if redis.call('INCR', keys[i]) == 1 then redis.call('PEXPIRE', keys[i], ttls[i]) end
+      else
+        -- %.17g: Lua's default number format would round the fractional TAT
+        redis.call('SET', keys[i], string.format('%.17g', tats[i]), 'PX', ttls[i])
+      end
     end
   end
+  a = a + 1 + 5 * n
+  k = k + n
 end
 out[1] = now
 return out
@@ -162,34 +158,38 @@ const std::string& limiter_script_source() {
   return source;
 }
 
-ScriptCall make_script_call(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
-                            const Subject& subject, std::optional<std::int64_t> now_ms) {
-  ScriptCall call;
-  call.keys.reserve(policies.size());
-  call.args.reserve(1 + 5 * policies.size());
-  call.args.push_back(now_ms ? std::to_string(*now_ms) : std::string());
-  for (const EffectivePolicy& p : policies) {
-    call.keys.push_back(counter_key(key_prefix, p, subject));
-    call.args.emplace_back(1, algorithm_code(p));
-    call.args.push_back(std::to_string(p.limit));
-    call.args.push_back(std::to_string(p.effective_window_ms()));
-    call.args.push_back(std::to_string(p.bucket_size()));
-    call.args.push_back(std::to_string(p.monthly_quota ? subject.org_created_at * 1000 : 0));
-  }
-  return call;
+ScriptBatch::ScriptBatch(std::optional<std::int64_t> now_ms) {
+  args_.push_back(now_ms ? std::to_string(*now_ms) : std::string());
 }
 
-std::optional<Decision> parse_script_reply(const redis::Reply& reply,
-                                           std::span<const EffectivePolicy> policies) {
-  if (reply.type != redis::Reply::Type::array || reply.elements.size() != 1 + 4 * policies.size())
-    return std::nullopt;
-  for (const redis::Reply& e : reply.elements)
-    if (e.type != redis::Reply::Type::integer) return std::nullopt;
+void ScriptBatch::add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
+                      const Subject& subject) {
+  ++requests_;
+  policies_ += policies.size();
+  args_.push_back(std::to_string(policies.size()));
+  for (const EffectivePolicy& p : policies) {
+    keys_.push_back(counter_key(key_prefix, p, subject));
+    args_.emplace_back(1, algorithm_code(p));
+    args_.push_back(std::to_string(p.limit));
+    args_.push_back(std::to_string(p.effective_window_ms()));
+    args_.push_back(std::to_string(p.bucket_size()));
+    args_.push_back(std::to_string(p.monthly_quota ? subject.org_created_at * 1000 : 0));
+  }
+}
 
+bool is_script_reply(const redis::Reply& reply, std::size_t policy_count) {
+  if (reply.type != redis::Reply::Type::array || reply.elements.size() != 1 + 4 * policy_count)
+    return false;
+  return std::all_of(reply.elements.begin(), reply.elements.end(),
+                     [](const redis::Reply& e) { return e.type == redis::Reply::Type::integer; });
+}
+
+Decision decision_from_reply(const redis::Reply& reply, std::size_t first,
+                             std::span<const EffectivePolicy> policies) {
   std::vector<PolicyDecision> decisions;
   decisions.reserve(policies.size());
   for (std::size_t i = 0; i < policies.size(); ++i) {
-    const redis::Reply* r = &reply.elements[1 + 4 * i];
+    const redis::Reply* r = &reply.elements[1 + 4 * (first + i)];
     Verdict v;
     v.allowed = r[0].integer != 0;
     v.remaining = r[1].integer > 0 ? static_cast<std::uint64_t>(r[1].integer) : 0;

@@ -1,5 +1,5 @@
-// The one Lua script that checks and charges every policy of a request in a single EVALSHA,
-// and the encoding of its arguments and reply.
+// The one Lua script that checks and charges every policy of one or more requests in a single
+// EVALSHA, and the encoding of its arguments and reply.
 #pragma once
 
 #include <cstdint>
@@ -19,20 +19,34 @@ namespace keygate::ratelimit {
 // Lua source; its arithmetic mirrors algorithms.cc.
 const std::string& limiter_script_source();
 
-struct ScriptCall {
-  std::vector<std::string> keys;  // one counter name per policy, all with one hash tag
-  std::vector<std::string> args;  // now (or "" for the server clock), then 5 per policy
+// The keys and arguments of one script call: the checks of one or more requests, in order.
+class ScriptBatch {
+ public:
+  // `now_ms` empty: the script reads the Redis server's clock (TIME).
+  explicit ScriptBatch(std::optional<std::int64_t> now_ms);
 
-  std::vector<std::string_view> key_views() const { return {keys.begin(), keys.end()}; }
-  std::vector<std::string_view> arg_views() const { return {args.begin(), args.end()}; }
+  void add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
+           const Subject& subject);
+
+  std::size_t requests() const { return requests_; }
+  std::size_t policies() const { return policies_; }  // over every request added
+  std::vector<std::string_view> key_views() const { return {keys_.begin(), keys_.end()}; }
+  std::vector<std::string_view> arg_views() const { return {args_.begin(), args_.end()}; }
+
+ private:
+  std::vector<std::string> keys_;  // one counter name per policy, each request's with one hash tag
+  std::vector<std::string> args_;  // now, then per request its policy count and 5 per policy
+  std::size_t requests_ = 0;
+  std::size_t policies_ = 0;
 };
 
-// `now_ms` empty: the script reads the Redis server's clock (TIME).
-ScriptCall make_script_call(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
-                            const Subject& subject, std::optional<std::int64_t> now_ms);
+// Whether `reply` has the shape the script returns for a batch of `policy_count` policies in
+// all; anything else is treated as a store failure.
+bool is_script_reply(const redis::Reply& reply, std::size_t policy_count);
 
-// Null when the reply is not the shape the script returns (treated as a store failure).
-std::optional<Decision> parse_script_reply(const redis::Reply& reply,
-                                           std::span<const EffectivePolicy> policies);
+// The decision of one request of the batch, whose policies start at `first` (counted over the
+// whole batch), from a reply that passed is_script_reply.
+Decision decision_from_reply(const redis::Reply& reply, std::size_t first,
+                             std::span<const EffectivePolicy> policies);
 
 }  // namespace keygate::ratelimit

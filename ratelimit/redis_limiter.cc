@@ -1,19 +1,26 @@
 #include "ratelimit/redis_limiter.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <vector>
 
 #include "ratelimit/limiter_script.h"
 
 namespace keygate::ratelimit {
 
-// What a script call needs once its reply arrives: copies, since the caller's policies and
-// subject need not outlive check(), and the local fallback may need them.
+// What a check needs once the reply arrives: copies, since the caller's policies and subject
+// need not outlive check(), and the local fallback may need them.
 struct RedisLimiter::Call {
   std::vector<EffectivePolicy> policies;
   Subject subject;
   std::function<void(Decision)> done;
-  ScriptCall script;
+};
+
+struct RedisLimiter::Batch {
+  explicit Batch(std::optional<std::int64_t> now_ms) : script(now_ms) {}
+
+  std::vector<Call> calls;
+  ScriptBatch script;
 };
 
 RedisLimiterOptions redis_limiter_options(const conf::RedisConfig& redis,
@@ -24,20 +31,24 @@ RedisLimiterOptions redis_limiter_options(const conf::RedisConfig& redis,
   o.timeout = redis.limiter_timeout;
   o.breaker_failures = limits.breaker_failures;
   o.breaker_open_for = limits.breaker_open_for;
+  o.max_batch = static_cast<std::size_t>(redis.limiter_batch);
   o.clock = std::move(clock);
   o.local = std::move(local);
   return o;
 }
 
-RedisLimiter::RedisLimiter(std::shared_ptr<redis::Client> client, RedisLimiterOptions options)
-    : client_(std::move(client)),
+RedisLimiter::RedisLimiter(boost::asio::any_io_executor executor,
+                           std::shared_ptr<redis::Client> client, RedisLimiterOptions options)
+    : executor_(std::move(executor)),
+      client_(std::move(client)),
       options_(std::move(options)),
       script_(limiter_script_source()),
       breaker_(options_.breaker_failures, options_.breaker_open_for, options_.clock) {}
 
-std::shared_ptr<RedisLimiter> make_redis_limiter(std::shared_ptr<redis::Client> client,
+std::shared_ptr<RedisLimiter> make_redis_limiter(boost::asio::any_io_executor executor,
+                                                 std::shared_ptr<redis::Client> client,
                                                  RedisLimiterOptions options) {
-  return std::make_shared<RedisLimiter>(std::move(client), std::move(options));
+  return std::make_shared<RedisLimiter>(std::move(executor), std::move(client), std::move(options));
 }
 
 void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subject& subject,
@@ -52,35 +63,53 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
     on_store_failure(policies, subject, std::move(done));
     return;
   }
-  auto call = std::make_shared<Call>();
-  call->policies.assign(policies.begin(), policies.end());
-  call->subject = subject;
-  call->done = std::move(done);
-  std::optional<std::int64_t> now;
-  if (!options_.server_time) now = options_.clock();
-  call->script = make_script_call(options_.key_prefix, policies, subject, now);
-  const auto keys = call->script.key_views();
-  const auto args = call->script.arg_views();
+  if (!pending_) {
+    std::optional<std::int64_t> now;
+    if (!options_.server_time) now = options_.clock();
+    pending_ = std::make_unique<Batch>(now);
+  }
+  pending_->script.add(options_.key_prefix, policies, subject);
+  pending_->calls.push_back(Call{{policies.begin(), policies.end()}, subject, std::move(done)});
+  if (pending_->calls.size() >= std::max<std::size_t>(1, options_.max_batch)) {
+    send_batch();
+  } else if (!send_posted_) {
+    send_posted_ = true;
+    boost::asio::post(executor_, [self = shared_from_this()] {
+      self->send_posted_ = false;
+      self->send_batch();
+    });
+  }
+}
+
+void RedisLimiter::send_batch() {
+  if (!pending_) return;
+  std::shared_ptr<Batch> batch = std::move(pending_);
+  ++stats_.script_calls;
+  const auto keys = batch->script.key_views();
+  const auto args = batch->script.arg_views();
   script_.eval(
       *client_, keys, args, options_.timeout,
-      [self = shared_from_this(), call](redis::Result result) { self->on_reply(*call, result); });
+      [self = shared_from_this(), batch](redis::Result result) { self->on_reply(*batch, result); });
 }
 
 void RedisLimiter::preload() {
   script_.load(*client_, options_.timeout, {});
 }
 
-void RedisLimiter::on_reply(Call& call, const redis::Result& result) {
-  if (result.ok()) {
-    if (auto decision = parse_script_reply(result.reply, call.policies)) {
-      breaker_.on_success();
-      call.done(std::move(*decision));
-      return;
+void RedisLimiter::on_reply(Batch& batch, const redis::Result& result) {
+  if (result.ok() && is_script_reply(result.reply, batch.script.policies())) {
+    breaker_.on_success();
+    std::size_t first = 0;
+    for (Call& call : batch.calls) {
+      call.done(decision_from_reply(result.reply, first, call.policies));
+      first += call.policies.size();
     }
+    return;
   }
-  ++stats_.store_errors;
+  stats_.store_errors += batch.calls.size();
   breaker_.on_failure();
-  on_store_failure(call.policies, call.subject, std::move(call.done));
+  for (Call& call : batch.calls)
+    on_store_failure(call.policies, call.subject, std::move(call.done));
 }
 
 void RedisLimiter::on_store_failure(std::span<const EffectivePolicy> policies,

@@ -262,6 +262,7 @@ TEST(ConfigDefaults, RedisBlockBesideAFileStoreIsEnabled) {
   EXPECT_EQ(config.store.redis.host, "cache.internal");
   EXPECT_EQ(config.store.redis.port, 6379);
   EXPECT_EQ(config.store.redis.command_timeout, milliseconds(250));
+  EXPECT_EQ(config.store.redis.limiter_batch, 64);
 }
 
 }  // namespace

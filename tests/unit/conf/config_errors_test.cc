@@ -156,6 +156,13 @@ TEST(ConfigErrors, PortsOutOfRange) {
             "t.yaml:3:36: store redis port must be between 1 and 65535, got 0");
 }
 
+TEST(ConfigErrors, LimiterBatchOutOfRange) {
+  EXPECT_EQ(only_error(load("upstreams: [{name: api, url: \"http://127.0.0.1:3000\"}]\n"
+                            "routes: [{match: {path_prefix: /}, upstream: api}]\n"
+                            "store: {kind: redis, redis: {limiter_batch: 0}}\n")),
+            "t.yaml:3:45: store redis limiter_batch must be between 1 and 1000, got 0");
+}
+
 TEST(ConfigErrors, ListenerAddressMustBeNumeric) {
   EXPECT_EQ(only_error(load_with_required("listeners: [{address: localhost}]\n")),
             "t.yaml:1:23: listener address must be a numeric IP address (e.g. 0.0.0.0, "

@@ -57,6 +57,7 @@ TEST(Testdata, FullSetsEveryOption) {
   EXPECT_EQ(config.cache.stale_grace, milliseconds(300000));
   EXPECT_TRUE(config.store.redis_enabled);
   EXPECT_EQ(config.store.redis.reconnect_max, milliseconds(5000));
+  EXPECT_EQ(config.store.redis.limiter_batch, 32);
   EXPECT_EQ(config.rate_limits.policies.size(), 4u);
   ASSERT_NE(config.find_policy("per-ip-second"), nullptr);
   EXPECT_EQ(config.find_policy("per-ip-second")->burst, 10u);

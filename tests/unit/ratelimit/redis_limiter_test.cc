@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <optional>
 #include <random>
@@ -68,7 +69,7 @@ class RedisLimiterTest : public ::testing::Test {
     options.server_time = false;
     options.clock = clock_.clock();
     options.local = local_;
-    return make_redis_limiter(client_, options);
+    return make_redis_limiter(io_.get_executor(), client_, options);
   }
 
   Decision check(RedisLimiter& limiter, const std::vector<EffectivePolicy>& policies,
@@ -191,7 +192,7 @@ TEST_F(RedisLimiterTest, ServerTimeModeUsesTheRedisClock) {
   RedisLimiterOptions options;
   options.timeout = 200ms;
   options.clock = clock_.clock();  // far from the real time on purpose
-  auto limiter = make_redis_limiter(client_, options);
+  auto limiter = make_redis_limiter(io_.get_executor(), client_, options);
   const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
   const Decision d = check(*limiter, policies);
   ASSERT_TRUE(d.allowed());
@@ -279,6 +280,126 @@ TEST_F(RedisLimiterTest, ASlowRedisTimesOutAtTheLimiterDeadline) {
   EXPECT_EQ(d.outcome, Outcome::unavailable);
   EXPECT_LT(took, 250ms);
   EXPECT_EQ(limiter->stats().store_errors, 1u);
+}
+
+// Starts `subjects.size()` checks in one turn of the event loop (nothing runs in between),
+// then waits for every decision.
+std::vector<Decision> check_in_one_turn(boost::asio::io_context& io, RedisLimiter& limiter,
+                                        const std::vector<EffectivePolicy>& policies,
+                                        const std::vector<Subject>& subjects) {
+  std::vector<std::optional<Decision>> decisions(subjects.size());
+  for (std::size_t i = 0; i < subjects.size(); ++i)
+    limiter.check(policies, subjects[i], [&decisions, i](Decision d) { decisions[i] = d; });
+  EXPECT_TRUE(run_until(io, [&] {
+    return std::all_of(decisions.begin(), decisions.end(), [](auto& d) { return d.has_value(); });
+  }));
+  std::vector<Decision> out;
+  for (auto& d : decisions) out.push_back(d.value_or(Decision{}));
+  return out;
+}
+
+TEST_F(RedisLimiterTest, BatchedChecksDecideExactlyLikeTheInMemoryLimiter) {
+  InMemoryLimiter memory(clock_.clock());
+  const std::vector<EffectivePolicy> policies{
+      policy("per-key", Algorithm::sliding_window, 6, 5000),
+      policy("per-org", Algorithm::token_bucket, 13, 7000, Counter::org, 4),
+      policy("route", Algorithm::fixed_window, 20, 10000, Counter::route), monthly(60)};
+  const std::vector<Subject> subjects{subject("key_a", "org_1"), subject("key_b", "org_1"),
+                                      subject("key_c", "org_2")};
+  std::mt19937_64 rng(5);
+  for (int step = 0; step < 60; ++step) {
+    clock_.advance(std::uniform_int_distribution<std::int64_t>(0, 1500)(rng));
+    std::vector<Subject> turn(std::uniform_int_distribution<std::size_t>(1, 8)(rng));
+    for (auto& s : turn) s = subjects[std::uniform_int_distribution<std::size_t>(0, 2)(rng)];
+    const auto from_redis = check_in_one_turn(io_, *limiter_, policies, turn);
+    for (std::size_t i = 0; i < turn.size(); ++i)
+      expect_same(from_redis[i], memory.check_now(policies, turn[i]), step);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST_F(RedisLimiterTest, ChecksOfOneTurnShareOneScriptCallAndAreDecidedInOrder) {
+  const std::vector<EffectivePolicy> policies{
+      policy("minute", Algorithm::fixed_window, 4, 60000),
+      policy("smooth", Algorithm::token_bucket, 100, 60000),
+      policy("sliding", Algorithm::sliding_window, 50, 60000)};
+  ASSERT_TRUE(check(policies, subject("warm-up")).allowed());  // loads the script
+  ASSERT_EQ(server_.command({"CONFIG", "RESETSTAT"}).str, "OK");
+  const auto calls_before = limiter_->stats().script_calls;
+
+  const auto decisions =
+      check_in_one_turn(io_, *limiter_, policies, std::vector<Subject>(10, subject()));
+  EXPECT_EQ(evalsha_calls(server_), 1);
+  EXPECT_EQ(limiter_->stats().script_calls, calls_before + 1);
+  // Exactly as ten calls one after the other would decide.
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    const Decision& d = decisions[i];
+    ASSERT_EQ(d.policies.size(), 3u);
+    EXPECT_FALSE(d.store_error);
+    if (i < 4) {
+      EXPECT_TRUE(d.allowed()) << i;
+      EXPECT_EQ(d.policies[0].remaining, 3 - i) << i;
+      EXPECT_EQ(d.policies[2].remaining, 49 - i) << i;
+    } else {
+      EXPECT_EQ(d.outcome, Outcome::rate_limited) << i;
+      EXPECT_EQ(d.refused, 0u) << i;
+      // Refused requests charged nothing: the other policies still show four uses.
+      EXPECT_EQ(d.policies[2].remaining, 45u) << i;
+    }
+  }
+}
+
+TEST_F(RedisLimiterTest, ARefusedRequestInABatchLeavesTheSharedQuotaToTheOthers) {
+  const std::vector<EffectivePolicy> policies{policy("per-key", Algorithm::fixed_window, 1, 60000),
+                                              monthly(100)};
+  ASSERT_TRUE(check(policies, subject("warm-up", "org_warm")).allowed());
+  const auto decisions = check_in_one_turn(io_, *limiter_, policies,
+                                           {subject("key_a"), subject("key_a"), subject("key_b")});
+  EXPECT_TRUE(decisions[0].allowed());
+  EXPECT_EQ(decisions[1].outcome, Outcome::rate_limited);
+  EXPECT_TRUE(decisions[2].allowed());
+  EXPECT_EQ(decisions[2].policies[1].remaining, 98u);  // key_a's first call and key_b's
+  const std::int64_t period =
+      window_index(clock_.now(), subject().org_created_at * 1000, kQuotaPeriodMs);
+  EXPECT_EQ(
+      server_.command({"GET", "kg:rl:{org_1}:monthly_quota:org:org_1:" + std::to_string(period)})
+          .str,
+      "2");
+}
+
+TEST_F(RedisLimiterTest, ABatchHoldsAtMostMaxBatchChecks) {
+  RedisLimiterOptions options;
+  options.timeout = 200ms;
+  options.server_time = false;
+  options.clock = clock_.clock();
+  options.max_batch = 4;
+  auto limiter = make_redis_limiter(io_.get_executor(), client_, options);
+  const std::vector<EffectivePolicy> policies{
+      policy("minute", Algorithm::fixed_window, 100, 60000)};
+  ASSERT_TRUE(check(*limiter, policies).allowed());
+  ASSERT_EQ(server_.command({"CONFIG", "RESETSTAT"}).str, "OK");
+  const auto decisions =
+      check_in_one_turn(io_, *limiter, policies, std::vector<Subject>(10, subject()));
+  EXPECT_EQ(evalsha_calls(server_), 3);  // 4 + 4 + 2
+  for (std::size_t i = 0; i < decisions.size(); ++i)
+    EXPECT_EQ(decisions[i].policies.at(0).remaining, 98 - i) << i;
+}
+
+TEST_F(RedisLimiterTest, AFailedBatchAnswersEachCheckByItsRoutesFailureMode) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
+  ASSERT_TRUE(check(policies).allowed());
+  server_.stop();
+  const auto decisions = check_in_one_turn(
+      io_, *limiter_, policies,
+      {with_mode(conf::LimitFailureMode::fail_open), with_mode(conf::LimitFailureMode::fail_closed),
+       with_mode(conf::LimitFailureMode::local)});
+  EXPECT_TRUE(decisions[0].allowed());
+  EXPECT_EQ(decisions[1].outcome, Outcome::unavailable);
+  EXPECT_TRUE(decisions[2].allowed());
+  EXPECT_TRUE(decisions[2].local_fallback);
+  for (const Decision& d : decisions) EXPECT_TRUE(d.store_error);
+  EXPECT_EQ(limiter_->stats().store_errors, 3u);
+  EXPECT_EQ(limiter_->breaker().times_opened(), 0u);  // one failed call, not three
 }
 
 TEST_F(RedisLimiterTest, NoPoliciesNeedsNoRoundTrip) {
