@@ -16,8 +16,9 @@ constexpr std::string_view kSource = R"lua(
 -- earlier one charged: one call of a batch of N requests decides exactly as N calls would.
 -- KEYS      counter names, request after request (window algorithms append ':' .. index)
 -- ARGV[1]   now in Unix ms, or '' for the Redis server's clock
--- then per request: its policy count n, and 5 per policy: algorithm (f|s|t), limit, window_ms,
---           bucket size, anchor_ms
+-- ARGV[2]   the number of distinct policies S, then 5 per policy: algorithm (f|s|t), limit,
+--           window_ms, bucket size, anchor_ms
+-- then per request: its policy count n, and the n numbers (1..S) of its policies
 -- Returns {now_ms, then per policy of every request: allowed (0|1), remaining, reset_ms,
 -- retry_after_ms}.
 -- The arithmetic mirrors ratelimit/algorithms.cc operation for operation: change both.
@@ -32,8 +33,22 @@ else
   now = tonumber(ARGV[1])
 end
 
-local function idx_name(base, idx)
-  return base .. ':' .. string.format('%d', idx)
+-- Policies by their number as sent (a string: no conversion per use). A window's index is the
+-- same for every request of the call, so its counter suffixes are formatted once per policy.
+local policies = {}
+local s = tonumber(ARGV[2])
+for i = 1, s do
+  local a = 3 + (i - 1) * 5
+  local p = {algo = ARGV[a], limit = tonumber(ARGV[a + 1]), w = tonumber(ARGV[a + 2]),
+             size = tonumber(ARGV[a + 3]), anchor = tonumber(ARGV[a + 4])}
+  if p.algo == 'f' then
+    p.idx = math.floor((now - p.anchor) / p.w)
+  elseif p.algo == 's' then
+    p.idx = math.floor(now / p.w)
+    p.prev_suffix = ':' .. string.format('%d', p.idx - 1)
+  end
+  if p.idx then p.suffix = ':' .. string.format('%d', p.idx) end
+  policies[tostring(i)] = p
 end
 
 local function sliding_fits(cur, prev, w, limit, e)
@@ -50,22 +65,21 @@ end
 
 -- One policy. Returns allowed, remaining, reset, retry_after, then the write that charges it
 -- (kind 'incr' or 'tat', counter name, ttl, new tat), applied only if the whole request fits.
-local function check(base, algo, limit, w, size, anchor)
-  if algo == 'f' then
-    local idx = math.floor((now - anchor) / w)
-    local key = idx_name(base, idx)
+local function check(base, p)
+  local limit, w = p.limit, p.w
+  if p.algo == 'f' then
+    local key = base .. p.suffix
     local count = tonumber(redis.call('GET', key) or '0')
-    local reset = anchor + (idx + 1) * w
+    local reset = p.anchor + (p.idx + 1) * w
     if count + 1 <= limit then
       return true, limit - count - 1, reset, 0, 'incr', key, reset - now + SLACK
     end
     return false, 0, reset, reset - now
-  elseif algo == 's' then
-    local idx = math.floor(now / w)
-    local start = idx * w
+  elseif p.algo == 's' then
+    local start = p.idx * w
     local e = now - start
-    local key = idx_name(base, idx)
-    local counts = redis.call('MGET', key, idx_name(base, idx - 1))
+    local key = base .. p.suffix
+    local counts = redis.call('MGET', key, base .. p.prev_suffix)
     local cur = tonumber(counts[1] or '0')
     local prev = tonumber(counts[2] or '0')
     local used = cur + math.floor(prev * (w - e) / w)
@@ -85,6 +99,7 @@ local function check(base, algo, limit, w, size, anchor)
     return false, 0, math.max(reset, now + retry), retry
   end
   local tat = tonumber(redis.call('GET', base) or '')
+  local size = p.size
   if limit == 0 or size == 0 then return false, 0, now + w, w end
   local emission = w / limit
   local tolerance = emission * size
@@ -104,21 +119,22 @@ local function check(base, algo, limit, w, size, anchor)
 end
 
 local out = {0}
+local o = 1
 local kinds, keys, ttls, tats = {}, {}, {}, {}
-local a, k = 2, 0
+local a, k = 3 + 5 * s, 0
 while a <= #ARGV do
   local n = tonumber(ARGV[a])
   local all = true
   for i = 1, n do
-    local p = a + 1 + (i - 1) * 5
-    local allowed, remaining, reset, retry, kind, key, ttl, new_tat = check(KEYS[k + i], ARGV[p],
-      tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]))
+    local allowed, remaining, reset, retry, kind, key, ttl, new_tat =
+      check(KEYS[k + i], policies[ARGV[a + i]])
     if not allowed then all = false end
     kinds[i], keys[i], ttls[i], tats[i] = kind, key, ttl, new_tat
-    out[#out + 1] = allowed and 1 or 0
-    out[#out + 1] = remaining
-    out[#out + 1] = reset
-    out[#out + 1] = retry
+    out[o + 1] = allowed and 1 or 0
+    out[o + 2] = remaining
+    out[o + 3] = reset
+    out[o + 4] = retry
+    o = o + 4
   end
   if all then
     for i = 1, n do
@@ -132,7 +148,7 @@ while a <= #ARGV do
       end
     end
   end
-  a = a + 1 + 5 * n
+  a = a + 1 + n
   k = k + n
 end
 out[1] = now
@@ -158,23 +174,37 @@ const std::string& limiter_script_source() {
   return source;
 }
 
-ScriptBatch::ScriptBatch(std::optional<std::int64_t> now_ms) {
-  args_.push_back(now_ms ? std::to_string(*now_ms) : std::string());
-}
+ScriptBatch::ScriptBatch(std::optional<std::int64_t> now_ms) : now_ms_(now_ms) {}
 
 void ScriptBatch::add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
                       const Subject& subject) {
   ++requests_;
   policies_ += policies.size();
-  args_.push_back(std::to_string(policies.size()));
+  refs_.push_back(static_cast<std::uint32_t>(policies.size()));
   for (const EffectivePolicy& p : policies) {
     keys_.push_back(counter_key(key_prefix, p, subject));
-    args_.emplace_back(1, algorithm_code(p));
-    args_.push_back(std::to_string(p.limit));
-    args_.push_back(std::to_string(p.effective_window_ms()));
-    args_.push_back(std::to_string(p.bucket_size()));
-    args_.push_back(std::to_string(p.monthly_quota ? subject.org_created_at * 1000 : 0));
+    const Spec spec{algorithm_code(p), p.limit, p.effective_window_ms(), p.bucket_size(),
+                    p.monthly_quota ? subject.org_created_at * 1000 : 0};
+    auto it = std::find(specs_.begin(), specs_.end(), spec);
+    if (it == specs_.end()) it = specs_.insert(specs_.end(), spec);
+    refs_.push_back(static_cast<std::uint32_t>(it - specs_.begin()) + 1);
   }
+}
+
+std::vector<std::string_view> ScriptBatch::arg_views() {
+  args_.clear();
+  args_.reserve(2 + 5 * specs_.size() + refs_.size());
+  args_.push_back(now_ms_ ? std::to_string(*now_ms_) : std::string());
+  args_.push_back(std::to_string(specs_.size()));
+  for (const Spec& spec : specs_) {
+    args_.emplace_back(1, spec.algorithm);
+    args_.push_back(std::to_string(spec.limit));
+    args_.push_back(std::to_string(spec.window_ms));
+    args_.push_back(std::to_string(spec.bucket_size));
+    args_.push_back(std::to_string(spec.anchor_ms));
+  }
+  for (std::uint32_t ref : refs_) args_.push_back(std::to_string(ref));
+  return {args_.begin(), args_.end()};
 }
 
 bool is_script_reply(const redis::Reply& reply, std::size_t policy_count) {

@@ -20,6 +20,7 @@ namespace keygate::ratelimit {
 const std::string& limiter_script_source();
 
 // The keys and arguments of one script call: the checks of one or more requests, in order.
+// Each distinct policy (with its quota anchor) is sent once, and requests refer to it by number.
 class ScriptBatch {
  public:
   // `now_ms` empty: the script reads the Redis server's clock (TIME).
@@ -31,11 +32,24 @@ class ScriptBatch {
   std::size_t requests() const { return requests_; }
   std::size_t policies() const { return policies_; }  // over every request added
   std::vector<std::string_view> key_views() const { return {keys_.begin(), keys_.end()}; }
-  std::vector<std::string_view> arg_views() const { return {args_.begin(), args_.end()}; }
+  // Encodes the arguments; the views stay valid until the next call or add().
+  std::vector<std::string_view> arg_views();
 
  private:
+  struct Spec {
+    char algorithm;  // f, s or t
+    std::uint64_t limit;
+    std::int64_t window_ms;
+    std::uint64_t bucket_size;
+    std::int64_t anchor_ms;
+    friend bool operator==(const Spec&, const Spec&) = default;
+  };
+
+  std::optional<std::int64_t> now_ms_;
   std::vector<std::string> keys_;  // one counter name per policy, each request's with one hash tag
-  std::vector<std::string> args_;  // now, then per request its policy count and 5 per policy
+  std::vector<Spec> specs_;        // distinct policies, numbered from 1 in the arguments
+  std::vector<std::uint32_t> refs_;  // per request: its policy count, then its policies' numbers
+  std::vector<std::string> args_;
   std::size_t requests_ = 0;
   std::size_t policies_ = 0;
 };
