@@ -178,7 +178,6 @@ ScriptBatch::ScriptBatch(std::optional<std::int64_t> now_ms) : now_ms_(now_ms) {
 
 void ScriptBatch::add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
                       const Subject& subject) {
-  ++requests_;
   policies_ += policies.size();
   refs_.push_back(static_cast<std::uint32_t>(policies.size()));
   for (const EffectivePolicy& p : policies) {

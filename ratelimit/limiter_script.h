@@ -29,7 +29,6 @@ class ScriptBatch {
   void add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
            const Subject& subject);
 
-  std::size_t requests() const { return requests_; }
   std::size_t policies() const { return policies_; }  // over every request added
   std::vector<std::string_view> key_views() const { return {keys_.begin(), keys_.end()}; }
   // Encodes the arguments; the views stay valid until the next call or add().
@@ -50,7 +49,6 @@ class ScriptBatch {
   std::vector<Spec> specs_;        // distinct policies, numbered from 1 in the arguments
   std::vector<std::uint32_t> refs_;  // per request: its policy count, then its policies' numbers
   std::vector<std::string> args_;
-  std::size_t requests_ = 0;
   std::size_t policies_ = 0;
 };
 

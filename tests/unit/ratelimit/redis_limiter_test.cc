@@ -83,6 +83,15 @@ class RedisLimiterTest : public ::testing::Test {
     return check(*limiter_, policies, s);
   }
 
+  // What org_1's monthly quota counter holds in Redis for the current period.
+  std::string org_1_quota_used() {
+    const std::int64_t period =
+        window_index(clock_.now(), subject().org_created_at * 1000, kQuotaPeriodMs);
+    return server_
+        .command({"GET", "kg:rl:{org_1}:monthly_quota:org:org_1:" + std::to_string(period)})
+        .str;
+  }
+
   Subject with_mode(conf::LimitFailureMode mode) {
     Subject s = subject();
     s.on_store_failure = mode;
@@ -180,12 +189,7 @@ TEST_F(RedisLimiterTest, ARefusalLeavesEveryCounterUntouched) {
   ASSERT_TRUE(check(policies).allowed());
   ASSERT_TRUE(check(policies).allowed());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(check(policies).outcome, Outcome::rate_limited);
-  const std::int64_t period =
-      window_index(clock_.now(), subject().org_created_at * 1000, kQuotaPeriodMs);
-  EXPECT_EQ(
-      server_.command({"GET", "kg:rl:{org_1}:monthly_quota:org:org_1:" + std::to_string(period)})
-          .str,
-      "2");
+  EXPECT_EQ(org_1_quota_used(), "2");
 }
 
 TEST_F(RedisLimiterTest, ServerTimeModeUsesTheRedisClock) {
@@ -359,12 +363,7 @@ TEST_F(RedisLimiterTest, ARefusedRequestInABatchLeavesTheSharedQuotaToTheOthers)
   EXPECT_EQ(decisions[1].outcome, Outcome::rate_limited);
   EXPECT_TRUE(decisions[2].allowed());
   EXPECT_EQ(decisions[2].policies[1].remaining, 98u);  // key_a's first call and key_b's
-  const std::int64_t period =
-      window_index(clock_.now(), subject().org_created_at * 1000, kQuotaPeriodMs);
-  EXPECT_EQ(
-      server_.command({"GET", "kg:rl:{org_1}:monthly_quota:org:org_1:" + std::to_string(period)})
-          .str,
-      "2");
+  EXPECT_EQ(org_1_quota_used(), "2");
 }
 
 TEST_F(RedisLimiterTest, ABatchHoldsAtMostMaxBatchChecks) {
