@@ -131,6 +131,9 @@ std::string render_redis_metrics(const RedisHealth::Snapshot& health) {
   text.family("keygate_rate_limit_circuit_openings_total", "counter",
               "Times a rate-limit circuit breaker opened");
   text.sample(d(health.breaker_openings));
+  text.family("keygate_rate_limit_script_calls_total", "counter",
+              "Rate-limit script calls sent to Redis, each for one or more requests' checks");
+  text.sample(d(health.limiter.script_calls));
   text.family("keygate_rate_limit_script_errors_total", "counter",
               "Rate-limit scripts that failed in Redis or on the way");
   text.sample(d(health.limiter.store_errors));

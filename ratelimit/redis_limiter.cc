@@ -106,7 +106,7 @@ void RedisLimiter::on_reply(Batch& batch, const redis::Result& result) {
     }
     return;
   }
-  stats_.store_errors += batch.calls.size();
+  ++stats_.store_errors;
   breaker_.on_failure();
   for (Call& call : batch.calls)
     on_store_failure(call.policies, call.subject, std::move(call.done));

@@ -59,7 +59,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   struct Stats {
     std::uint64_t checks = 0;
     std::uint64_t script_calls = 0;      // EVALSHA calls sent, each for a batch of checks
-    std::uint64_t store_errors = 0;      // checks whose script call failed
+    std::uint64_t store_errors = 0;      // failed script calls
     std::uint64_t breaker_rejected = 0;  // not sent: breaker open
     std::uint64_t local_fallbacks = 0;
   };

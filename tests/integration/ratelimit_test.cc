@@ -217,6 +217,10 @@ TEST_F(RedisRateLimitTest, OneRedisRoundTripPerRequest) {
   redis_.command({"CONFIG", "RESETSTAT"});
   for (int i = 0; i < 20; ++i) ASSERT_EQ(call(keygate.proxy_port(), "/fixed/x", key).status, 200);
   EXPECT_EQ(evalsha_calls(redis_), 20);
+  // The same count on /metrics, where operators see it (with the warm-up's four).
+  const auto metrics = http_get(keygate.admin_port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\nkeygate_rate_limit_script_calls_total 24\n"), std::string::npos)
+      << metrics;
   // No plain EVAL or SCRIPT LOAD was needed either.
   auto info = redis_.command({"INFO", "commandstats"}).str;
   EXPECT_EQ(info.find("cmdstat_eval:"), std::string::npos) << info;
