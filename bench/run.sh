@@ -125,6 +125,9 @@ LUA
 
 # CPU time (user+sys, clock ticks) of a process and its threads.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The whole machine's idle and total ticks: a case that leaves the cores idle is bound by
+# latency (requests waiting on one another), not by CPU.
+machine_ticks() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 
@@ -135,7 +138,7 @@ CASES=()
 add_case() {  # name port path pid [key-mode] [count-evalsha]
   CASES+=("$1|$2|$3|$4|${5:-}|${6:-}")
 }
-declare -A RPS P50 P99 CPU NON2XX
+declare -A RPS P50 P99 CPU NON2XX IDLE
 EVALSHA_CALLS=0
 EVALSHA_USEC=0  # Redis's own time inside the script calls
 EVALSHA_REQS=0
@@ -159,16 +162,20 @@ run_once() {  # case index
   KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
   [ -n "$count_evalsha" ] && redis-cli -p "$RP" config resetstat >/dev/null
-  local before after out reqs redis_before
+  local before after out reqs redis_before machine_before machine_after
   redis_before=$(cpu_ticks "$REDIS_PID")
+  machine_before=$(machine_ticks)
   before=$(cpu_ticks "$pid")
   out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$port$path")
   after=$(cpu_ticks "$pid")
+  machine_after=$(machine_ticks)
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   RPS[$1]+=" $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   P50[$1]+=" $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
   P99[$1]+=" $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+  IDLE[$1]+=" $(awk -v b="$machine_before" -v a="$machine_after" 'BEGIN {
+    split(b, x, " "); split(a, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }')"
   CPU[$1]+=" $(awk -v t=$((after - before)) -v r="$reqs" -v u="$TICK_US" 'BEGIN {printf "%.1f", t * u / r}')"
   local codes
   codes=$(grep -oE "Non-2xx or 3xx responses: [0-9]+" <<<"$out" | awk '{print $NF}' || true)
@@ -215,11 +222,13 @@ RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$KG_PID/status")
 
 echo
 echo "medians over $ROUNDS rounds (latencies in ms)"
-printf '%-28s %12s %10s %10s %12s %10s\n' "case" "req/s" "p50" "p99" "cpu us/req" "non-2xx"
+printf '%-28s %12s %10s %10s %12s %10s %7s\n' "case" "req/s" "p50" "p99" "cpu us/req" "non-2xx" \
+  "idle %"
 for i in "${!CASES[@]}"; do
   [ -n "${RPS[$i]:-}" ] || continue
-  printf '%-28s %12s %10s %10s %12s %10s\n' "${CASES[$i]%%|*}" "$(median "${RPS[$i]}")" \
-    "$(median "${P50[$i]}")" "$(median "${P99[$i]}")" "$(median "${CPU[$i]}")" "${NON2XX[$i]}"
+  printf '%-28s %12s %10s %10s %12s %10s %7s\n' "${CASES[$i]%%|*}" "$(median "${RPS[$i]}")" \
+    "$(median "${P50[$i]}")" "$(median "${P99[$i]}")" "$(median "${CPU[$i]}")" "${NON2XX[$i]}" \
+    "$(median "${IDLE[$i]}")"
 done
 echo
 echo "per round: req/s | cpu us/req"

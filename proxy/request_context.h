@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,7 +16,8 @@
 
 namespace keygate::proxy {
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+// Header names are literals: nothing to allocate for them per response.
+using HeaderList = std::vector<std::pair<std::string_view, std::string>>;
 
 // An answer keygate gives itself instead of forwarding.
 struct LocalAnswer {

@@ -164,8 +164,10 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx,
 
   const auto decision = co_await async_limit(*services.limiter, *policies, subject);
   const auto& config = *ctx.snapshot.config;
-  for (auto& header : ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers))
-    ctx.response_headers.emplace_back(std::move(header.name), std::move(header.value));
+  auto headers = ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers);
+  ctx.response_headers.reserve(ctx.response_headers.size() + headers.size());
+  for (auto& header : headers)
+    ctx.response_headers.emplace_back(header.name, std::move(header.value));
 
   auto& metrics = *services.metrics;
   if (decision.store_error) {

@@ -45,34 +45,47 @@ void append_escaped(std::string& out, std::string_view value) {
   }
 }
 
+namespace {
+
+void append_hash_tag(std::string& out, const Subject& subject) {
+  if (!subject.org_id.empty()) {
+    append_escaped(out, subject.org_id);
+  } else if (!subject.key_id.empty()) {
+    append_escaped(out, subject.key_id);
+  } else {
+    out.append("ip:");
+    append_escaped(out, subject.client_ip);
+  }
+}
+
+}  // namespace
+
 std::string hash_tag(const Subject& subject) {
   std::string tag;
-  if (!subject.org_id.empty()) {
-    append_escaped(tag, subject.org_id);
-  } else if (!subject.key_id.empty()) {
-    append_escaped(tag, subject.key_id);
-  } else {
-    tag = "ip:";
-    append_escaped(tag, subject.client_ip);
-  }
+  append_hash_tag(tag, subject);
   return tag;
+}
+
+void append_counter_key(std::string& out, std::string_view prefix, const EffectivePolicy& policy,
+                        const Subject& subject) {
+  const Scope scope = scope_of(policy.per, subject);
+  out.append(prefix);
+  out.append("rl:{");
+  append_hash_tag(out, subject);
+  out.append("}:");
+  append_escaped(out, policy.name);
+  out.push_back(':');
+  out.append(scope.kind);
+  out.push_back(':');
+  append_escaped(out, scope.id);
 }
 
 std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
                         const Subject& subject) {
-  const Scope scope = scope_of(policy.per, subject);
   std::string key;
-  key.reserve(prefix.size() + 16 + subject.org_id.size() + policy.name.size() + scope.id.size() +
-              scope.kind.size());
-  key.append(prefix);
-  key.append("rl:{");
-  key.append(hash_tag(subject));
-  key.append("}:");
-  append_escaped(key, policy.name);
-  key.push_back(':');
-  key.append(scope.kind);
-  key.push_back(':');
-  append_escaped(key, scope.id);
+  key.reserve(prefix.size() + 16 + subject.org_id.size() + policy.name.size() +
+              subject.key_id.size() + subject.client_ip.size());
+  append_counter_key(key, prefix, policy, subject);
   return key;
 }
 

@@ -25,6 +25,9 @@ std::string hash_tag(const Subject& subject);
 // client ip), so anonymous requests are still limited rather than sharing one empty counter.
 std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
                         const Subject& subject);
+// The same, appended to `out` (the script's batches keep their names in one buffer).
+void append_counter_key(std::string& out, std::string_view prefix, const EffectivePolicy& policy,
+                        const Subject& subject);
 
 // Appends `value` with every byte outside [A-Za-z0-9._@-] percent-encoded, so ids cannot
 // forge separators (':') or hash-tag braces.

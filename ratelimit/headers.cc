@@ -64,6 +64,7 @@ std::string draft_state_header(const Decision& d) {
 
 HeaderFields rate_limit_headers(const Decision& d, bool draft_headers) {
   HeaderFields fields;
+  fields.reserve(6);
   if (d.closest && *d.closest < d.policies.size()) {
     const PolicyDecision& p = d.policies[*d.closest];
     fields.push_back({"X-RateLimit-Limit", std::to_string(p.limit)});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ratelimit/decision.h"
@@ -10,7 +11,7 @@
 namespace keygate::ratelimit {
 
 struct HeaderField {
-  std::string name;
+  std::string_view name;  // always a literal: nothing to allocate per response
   std::string value;
   friend bool operator==(const HeaderField&, const HeaderField&) = default;
 };

@@ -1,6 +1,7 @@
 #include "ratelimit/limiter_script.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "ratelimit/counter_key.h"
 
@@ -155,6 +156,17 @@ out[1] = now
 return out
 )lua";
 
+// Views of `ends.size()` pieces kept back to back in `bytes`.
+void split(std::string_view bytes, std::span<const std::size_t> ends,
+           std::vector<std::string_view>& views) {
+  views.clear();
+  std::size_t begin = 0;
+  for (std::size_t end : ends) {
+    views.push_back(bytes.substr(begin, end - begin));
+    begin = end;
+  }
+}
+
 char algorithm_code(const EffectivePolicy& p) {
   switch (p.effective_algorithm()) {
     case Algorithm::fixed_window:
@@ -174,14 +186,20 @@ const std::string& limiter_script_source() {
   return source;
 }
 
-ScriptBatch::ScriptBatch(std::optional<std::int64_t> now_ms) : now_ms_(now_ms) {}
+void ScriptBatch::reset(std::optional<std::int64_t> now_ms) {
+  now_ms_ = now_ms;
+  keys_.clear();
+  key_ends_.clear();
+  specs_.clear();
+  refs_.clear();
+}
 
 void ScriptBatch::add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
                       const Subject& subject) {
-  policies_ += policies.size();
   refs_.push_back(static_cast<std::uint32_t>(policies.size()));
   for (const EffectivePolicy& p : policies) {
-    keys_.push_back(counter_key(key_prefix, p, subject));
+    append_counter_key(keys_, key_prefix, p, subject);
+    key_ends_.push_back(keys_.size());
     const Spec spec{algorithm_code(p), p.limit, p.effective_window_ms(), p.bucket_size(),
                     p.monthly_quota ? subject.org_created_at * 1000 : 0};
     auto it = std::find(specs_.begin(), specs_.end(), spec);
@@ -190,20 +208,42 @@ void ScriptBatch::add(std::string_view key_prefix, std::span<const EffectivePoli
   }
 }
 
-std::vector<std::string_view> ScriptBatch::arg_views() {
+std::span<const std::string_view> ScriptBatch::key_views() {
+  split(keys_, key_ends_, key_views_);
+  return key_views_;
+}
+
+void ScriptBatch::append_arg(std::string_view value) {
+  args_.append(value);
+  arg_ends_.push_back(args_.size());
+}
+
+template <class Int>
+void ScriptBatch::append_number(Int value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  append_arg(std::string_view(digits, end - digits));
+}
+
+std::span<const std::string_view> ScriptBatch::arg_views() {
   args_.clear();
-  args_.reserve(2 + 5 * specs_.size() + refs_.size());
-  args_.push_back(now_ms_ ? std::to_string(*now_ms_) : std::string());
-  args_.push_back(std::to_string(specs_.size()));
-  for (const Spec& spec : specs_) {
-    args_.emplace_back(1, spec.algorithm);
-    args_.push_back(std::to_string(spec.limit));
-    args_.push_back(std::to_string(spec.window_ms));
-    args_.push_back(std::to_string(spec.bucket_size));
-    args_.push_back(std::to_string(spec.anchor_ms));
+  arg_ends_.clear();
+  if (now_ms_) {
+    append_number(*now_ms_);
+  } else {
+    append_arg({});
   }
-  for (std::uint32_t ref : refs_) args_.push_back(std::to_string(ref));
-  return {args_.begin(), args_.end()};
+  append_number(specs_.size());
+  for (const Spec& spec : specs_) {
+    append_arg(std::string_view(&spec.algorithm, 1));
+    append_number(spec.limit);
+    append_number(spec.window_ms);
+    append_number(spec.bucket_size);
+    append_number(spec.anchor_ms);
+  }
+  for (std::uint32_t ref : refs_) append_number(ref);
+  split(args_, arg_ends_, arg_views_);
+  return arg_views_;
 }
 
 bool is_script_reply(const redis::Reply& reply, std::size_t policy_count) {

@@ -21,18 +21,19 @@ const std::string& limiter_script_source();
 
 // The keys and arguments of one script call: the checks of one or more requests, in order.
 // Each distinct policy (with its quota anchor) is sent once, and requests refer to it by number.
+// Names and numbers are kept back to back in a few buffers that reset() empties but keeps, so a
+// reused batch allocates nothing once it has grown to its usual size.
 class ScriptBatch {
  public:
   // `now_ms` empty: the script reads the Redis server's clock (TIME).
-  explicit ScriptBatch(std::optional<std::int64_t> now_ms);
-
+  void reset(std::optional<std::int64_t> now_ms);
   void add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
            const Subject& subject);
 
-  std::size_t policies() const { return policies_; }  // over every request added
-  std::vector<std::string_view> key_views() const { return {keys_.begin(), keys_.end()}; }
-  // Encodes the arguments; the views stay valid until the next call or add().
-  std::vector<std::string_view> arg_views();
+  std::size_t policies() const { return key_ends_.size(); }  // over every request added
+  // Encode the call; the views stay valid until the next add() or reset().
+  std::span<const std::string_view> key_views();
+  std::span<const std::string_view> arg_views();
 
  private:
   struct Spec {
@@ -44,12 +45,19 @@ class ScriptBatch {
     friend bool operator==(const Spec&, const Spec&) = default;
   };
 
+  void append_arg(std::string_view value);
+  template <class Int>
+  void append_number(Int value);
+
   std::optional<std::int64_t> now_ms_;
-  std::vector<std::string> keys_;  // one counter name per policy, each request's with one hash tag
-  std::vector<Spec> specs_;        // distinct policies, numbered from 1 in the arguments
+  std::string keys_;  // counter names back to back, each request's under one hash tag
+  std::vector<std::size_t> key_ends_;
+  std::vector<Spec> specs_;          // distinct policies, numbered from 1 in the arguments
   std::vector<std::uint32_t> refs_;  // per request: its policy count, then its policies' numbers
-  std::vector<std::string> args_;
-  std::size_t policies_ = 0;
+  std::string args_;
+  std::vector<std::size_t> arg_ends_;
+  std::vector<std::string_view> key_views_;
+  std::vector<std::string_view> arg_views_;
 };
 
 // Whether `reply` has the shape the script returns for a batch of `policy_count` policies in

@@ -17,11 +17,13 @@ struct RedisLimiter::Call {
 };
 
 struct RedisLimiter::Batch {
-  explicit Batch(std::optional<std::int64_t> now_ms) : script(now_ms) {}
-
   std::vector<Call> calls;
   ScriptBatch script;
 };
+
+namespace {
+constexpr std::size_t kMaxSpareBatches = 4;
+}
 
 RedisLimiterOptions redis_limiter_options(const conf::RedisConfig& redis,
                                           const conf::RateLimitConfig& limits, Clock clock,
@@ -64,9 +66,15 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
     return;
   }
   if (!pending_) {
+    if (spare_batches_.empty()) {
+      pending_ = std::make_shared<Batch>();
+    } else {
+      pending_ = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+    }
     std::optional<std::int64_t> now;
     if (!options_.server_time) now = options_.clock();
-    pending_ = std::make_unique<Batch>(now);
+    pending_->script.reset(now);
   }
   pending_->script.add(options_.key_prefix, policies, subject);
   pending_->calls.push_back(Call{{policies.begin(), policies.end()}, subject, std::move(done)});
@@ -89,27 +97,29 @@ void RedisLimiter::send_batch() {
   const auto args = batch->script.arg_views();
   script_.eval(
       *client_, keys, args, options_.timeout,
-      [self = shared_from_this(), batch](redis::Result result) { self->on_reply(*batch, result); });
+      [self = shared_from_this(), batch](redis::Result result) { self->on_reply(batch, result); });
 }
 
 void RedisLimiter::preload() {
   script_.load(*client_, options_.timeout, {});
 }
 
-void RedisLimiter::on_reply(Batch& batch, const redis::Result& result) {
-  if (result.ok() && is_script_reply(result.reply, batch.script.policies())) {
+void RedisLimiter::on_reply(const std::shared_ptr<Batch>& batch, const redis::Result& result) {
+  if (result.ok() && is_script_reply(result.reply, batch->script.policies())) {
     breaker_.on_success();
     std::size_t first = 0;
-    for (Call& call : batch.calls) {
+    for (Call& call : batch->calls) {
       call.done(decision_from_reply(result.reply, first, call.policies));
       first += call.policies.size();
     }
-    return;
+  } else {
+    ++stats_.store_errors;
+    breaker_.on_failure();
+    for (Call& call : batch->calls)
+      on_store_failure(call.policies, call.subject, std::move(call.done));
   }
-  ++stats_.store_errors;
-  breaker_.on_failure();
-  for (Call& call : batch.calls)
-    on_store_failure(call.policies, call.subject, std::move(call.done));
+  batch->calls.clear();
+  if (spare_batches_.size() < kMaxSpareBatches) spare_batches_.push_back(batch);
 }
 
 void RedisLimiter::on_store_failure(std::span<const EffectivePolicy> policies,

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "conf/config.h"
 #include "ratelimit/circuit_breaker.h"
@@ -81,7 +82,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   struct Batch;
 
   void send_batch();
-  void on_reply(Batch& batch, const redis::Result& result);
+  void on_reply(const std::shared_ptr<Batch>& batch, const redis::Result& result);
   void on_store_failure(std::span<const EffectivePolicy> policies, const Subject& subject,
                         std::function<void(Decision)> done);
 
@@ -91,7 +92,9 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   redis::Script script_;
   CircuitBreaker breaker_;
   Stats stats_;
-  std::unique_ptr<Batch> pending_;  // checks of this turn, not sent yet
+  std::shared_ptr<Batch> pending_;  // checks of this turn, not sent yet
+  // Answered batches kept for reuse with their buffers, so a steady load allocates none.
+  std::vector<std::shared_ptr<Batch>> spare_batches_;
   bool send_posted_ = false;
 };
 
