@@ -1,6 +1,7 @@
 #include "proxy/request_steps.h"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include "auth/auth_result.h"
@@ -32,15 +33,29 @@ auto async_validate(auth::KeyValidator& validator, std::string_view raw_key,
       use_awaitable);
 }
 
+// The limiter answers on the worker's executor, the coroutine's own: a decision that comes
+// later (from Redis) resumes the request at once instead of queueing behind the turn's other
+// handlers. One given before check() returned (breaker open, nothing to check) is posted, since
+// the coroutine is still being suspended then.
 auto async_limit(ratelimit::Limiter& limiter, std::span<const ratelimit::EffectivePolicy> policies,
                  const ratelimit::Subject& subject) {
   return asio::async_initiate<decltype(use_awaitable), void(ratelimit::Decision)>(
       [limiter = &limiter, policies, subject = &subject](auto handler) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        limiter->check(policies, *subject, [shared](ratelimit::Decision d) {
-          auto ex = asio::get_associated_executor(*shared);
-          asio::post(ex, [shared, d = std::move(d)]() mutable { (*shared)(std::move(d)); });
+        using Handler = decltype(handler);
+        struct Pending {
+          Handler resume;
+          bool initiating = true;
+        };
+        auto pending = std::make_shared<Pending>(Pending{std::move(handler)});
+        limiter->check(policies, *subject, [pending](ratelimit::Decision d) {
+          auto ex = asio::get_associated_executor(pending->resume);
+          auto resume = [pending, d = std::move(d)]() mutable { pending->resume(std::move(d)); };
+          if (pending->initiating)
+            asio::post(ex, std::move(resume));
+          else
+            asio::dispatch(ex, std::move(resume));
         });
+        pending->initiating = false;
       },
       use_awaitable);
 }
