@@ -210,6 +210,7 @@ echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
 PERF_PID=
 if [ -n "$PROFILE" ]; then
+  command -v perf >/dev/null || { echo "PROFILE needs perf (apt-get install linux-perf)" >&2; exit 2; }
   perf record -g -F 999 -p "$KG_PID" -o "$PROFILE" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
