@@ -185,6 +185,9 @@ struct RateLimitPolicyConfig {
   Duration window{60000};
   std::uint64_t burst = 0;     // token bucket: bucket size; 0 = limit
   bool monthly_quota = false;  // a 30-day period anchored at the org's creation
+  // Redis store: at most this many requests' worth a worker may take from a counter at once and
+  // admit locally (docs/rate-limits.md, "Leases"); 0: every request is decided in Redis.
+  std::uint64_t lease = 0;
   SourceMark mark;
 };
 

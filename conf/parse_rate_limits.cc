@@ -7,11 +7,14 @@ namespace {
 
 // Monthly quotas run over a 30-day period anchored at the org's creation.
 constexpr Duration kQuotaPeriod = std::chrono::hours(24 * 30);
+// A lease is held by one worker; more than this would let one worker sit on a large share.
+constexpr std::int64_t kMaxLease = 1000000;
 
 void parse_policy(const YamlValue& item, ParseContext& ctx) {
   using Policy = RateLimitPolicyConfig;
   auto map = YamlMap::open(
-      item, {"name", "per", "algorithm", "limit", "window", "burst", "monthly_quota"}, ctx.diag);
+      item, {"name", "per", "algorithm", "limit", "window", "burst", "monthly_quota", "lease"},
+      ctx.diag);
   if (!map) return;
   Policy policy;
   policy.mark = item.mark;
@@ -37,6 +40,7 @@ void parse_policy(const YamlValue& item, ParseContext& ctx) {
                    "rate limit policy burst only applies to algorithm token_bucket");
   }
   map->read("monthly_quota", policy.monthly_quota);
+  map->read_integer("lease", policy.lease, 0, kMaxLease);
 
   if (policy.monthly_quota) {
     const std::string label = "monthly_quota policy '" + policy.name + "'";

@@ -177,7 +177,10 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx,
   subject.client_ip = std::string(ctx.client_ip);
   subject.on_store_failure = route.limit_failure;
 
-  const auto decision = co_await async_limit(*services.limiter, *policies, subject);
+  // Not a conditional expression: GCC 12 miscompiles co_await inside one.
+  auto decided = services.limiter->decide_now(*policies, subject);
+  if (!decided) decided = co_await async_limit(*services.limiter, *policies, subject);
+  const ratelimit::Decision& decision = *decided;
   const auto& config = *ctx.snapshot.config;
   auto headers = ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers);
   ctx.response_headers.reserve(ctx.response_headers.size() + headers.size());

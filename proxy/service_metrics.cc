@@ -134,6 +134,9 @@ std::string render_redis_metrics(const RedisHealth::Snapshot& health) {
   text.family("keygate_rate_limit_script_calls_total", "counter",
               "Rate-limit script calls sent to Redis, each for one or more requests' checks");
   text.sample(d(health.limiter.script_calls));
+  text.family("keygate_rate_limit_lease_admitted_total", "counter",
+              "Requests admitted from a lease (policies with `lease`), without a Redis call");
+  text.sample(d(health.limiter.lease_admitted));
   text.family("keygate_rate_limit_script_errors_total", "counter",
               "Rate-limit scripts that failed in Redis or on the way");
   text.sample(d(health.limiter.store_errors));

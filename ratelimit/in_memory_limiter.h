@@ -34,6 +34,10 @@ class InMemoryLimiter final : public Limiter {
   // Runs `done` inline.
   void check(std::span<const EffectivePolicy> policies, const Subject& subject,
              std::function<void(Decision)> done) override;
+  std::optional<Decision> decide_now(std::span<const EffectivePolicy> policies,
+                                     const Subject& subject) override {
+    return check_now(policies, subject);
+  }
   Decision check_now(std::span<const EffectivePolicy> policies, const Subject& subject);
 
   // Drops every expired counter; returns how many. Call from a timer to return memory early.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 
 #include "ratelimit/decision.h"
@@ -20,6 +21,11 @@ class Limiter {
   // `policies` and `subject`, which need not outlive the call.
   virtual void check(std::span<const EffectivePolicy> policies, const Subject& subject,
                      std::function<void(Decision)> done) = 0;
+
+  // The decision, when it can be made without waiting (a lease, an in-process counter); none:
+  // ask check(). What it decides is charged like check() would.
+  virtual std::optional<Decision> decide_now(std::span<const EffectivePolicy> policies,
+                                             const Subject& subject) = 0;
 };
 
 }  // namespace keygate::ratelimit

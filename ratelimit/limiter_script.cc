@@ -17,14 +17,20 @@ constexpr std::string_view kSource = R"lua(
 -- earlier one charged: one call of a batch of N requests decides exactly as N calls would.
 -- KEYS      counter names, request after request (window algorithms append ':' .. index)
 -- ARGV[1]   now in Unix ms, or '' for the Redis server's clock
--- ARGV[2]   the number of distinct policies S, then 5 per policy: algorithm (f|s|t), limit,
---           window_ms, bucket size, anchor_ms
+-- ARGV[2]   the number of distinct policies S, then 6 per policy: algorithm (f|s|t), limit,
+--           window_ms, bucket size, anchor_ms, lease (most to grant; 0 grants nothing)
 -- then per request: its policy count n, and the n numbers (1..S) of its policies
--- Returns {now_ms, then per policy of every request: allowed (0|1), remaining, reset_ms,
--- retry_after_ms}.
--- The arithmetic mirrors ratelimit/algorithms.cc operation for operation: change both.
+-- Returns {now_ms, then per policy of every request: allowed (0|1), remaining, reset_ms, and
+-- retry_after_ms when refused or the lease granted when allowed}.
+-- A lease is charged to the counter like that many more requests, after the request itself and
+-- only when the whole request is allowed; it never takes more than 1/LEASE_SHARE of what
+-- remains, so the last requests before a limit are decided one by one. `remaining` counts the
+-- granted requests as not yet used: they are the caller's to use.
+-- The arithmetic of one request mirrors ratelimit/algorithms.cc operation for operation: change
+-- both.
 local SLACK = 1000
 local EPS = 0.001
+local LEASE_SHARE = 16
 
 local now
 if ARGV[1] == '' then
@@ -39,9 +45,10 @@ end
 local policies = {}
 local s = tonumber(ARGV[2])
 for i = 1, s do
-  local a = 3 + (i - 1) * 5
+  local a = 3 + (i - 1) * 6
   local p = {algo = ARGV[a], limit = tonumber(ARGV[a + 1]), w = tonumber(ARGV[a + 2]),
-             size = tonumber(ARGV[a + 3]), anchor = tonumber(ARGV[a + 4])}
+             size = tonumber(ARGV[a + 3]), anchor = tonumber(ARGV[a + 4]),
+             lease = tonumber(ARGV[a + 5])}
   if p.algo == 'f' then
     p.idx = math.floor((now - p.anchor) / p.w)
   elseif p.algo == 's' then
@@ -109,7 +116,7 @@ local function check(base, p)
   local new_tat = start + emission
   if new_tat - now <= tolerance + EPS then
     return true, math.floor((tolerance - (new_tat - now) + EPS) / emission), math.ceil(new_tat), 0,
-      'tat', base, math.ceil(new_tat - now) + SLACK, new_tat
+      'tat', base, math.ceil(new_tat - now) + SLACK, new_tat, emission
   end
   local at = math.ceil(start + emission - tolerance - EPS)
   for _ = 1, 4 do
@@ -121,34 +128,46 @@ end
 
 local out = {0}
 local o = 1
-local kinds, keys, ttls, tats = {}, {}, {}, {}
-local a, k = 3 + 5 * s, 0
+local kinds, keys, ttls, tats, emissions, remainings, leases = {}, {}, {}, {}, {}, {}, {}
+local a, k = 3 + 6 * s, 0
 while a <= #ARGV do
   local n = tonumber(ARGV[a])
   local all = true
   for i = 1, n do
-    local allowed, remaining, reset, retry, kind, key, ttl, new_tat =
-      check(KEYS[k + i], policies[ARGV[a + i]])
+    local p = policies[ARGV[a + i]]
+    local allowed, remaining, reset, retry, kind, key, ttl, new_tat, emission =
+      check(KEYS[k + i], p)
     if not allowed then all = false end
-    kinds[i], keys[i], ttls[i], tats[i] = kind, key, ttl, new_tat
-    out[o + 1] = allowed and 1 or 0
-    out[o + 2] = remaining
-    out[o + 3] = reset
-    out[o + 4] = retry
-    o = o + 4
+    kinds[i], keys[i], ttls[i], tats[i], emissions[i] = kind, key, ttl, new_tat, emission
+    remainings[i], leases[i] = remaining, p.lease
+    out[o + 4 * i - 3] = allowed and 1 or 0
+    out[o + 4 * i - 2] = remaining
+    out[o + 4 * i - 1] = reset
+    out[o + 4 * i] = retry
   end
   if all then
     for i = 1, n do
+      local grant = math.min(leases[i], math.floor(remainings[i] / LEASE_SHARE))
+      out[o + 4 * i] = grant
       if kinds[i] == 'incr' then
         -- Counters expire at the same absolute time whichever request in their window writes
         -- them, so the TTL is set once, by the write that creates the counter.
-        if redis.call('INCR', keys[i]) == 1 then redis.call('PEXPIRE', keys[i], ttls[i]) end
+        local charge = 1 + grant
+        if redis.call('INCRBY', keys[i], charge) == charge then
+          redis.call('PEXPIRE', keys[i], ttls[i])
+        end
       else
+        local tat, ttl = tats[i], ttls[i]
+        if grant > 0 then
+          tat = tat + grant * emissions[i]
+          ttl = math.ceil(tat - now) + SLACK
+        end
         -- %.17g: Lua's default number format would round the fractional TAT
-        redis.call('SET', keys[i], string.format('%.17g', tats[i]), 'PX', ttls[i])
+        redis.call('SET', keys[i], string.format('%.17g', tat), 'PX', ttl)
       end
     end
   end
+  o = o + 4 * n
   a = a + 1 + n
   k = k + n
 end
@@ -195,13 +214,18 @@ void ScriptBatch::reset(std::optional<std::int64_t> now_ms) {
 }
 
 void ScriptBatch::add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
-                      const Subject& subject) {
+                      const Subject& subject, std::span<const std::uint64_t> leases) {
   refs_.push_back(static_cast<std::uint32_t>(policies.size()));
-  for (const EffectivePolicy& p : policies) {
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    const EffectivePolicy& p = policies[i];
     append_counter_key(keys_, key_prefix, p, subject);
     key_ends_.push_back(keys_.size());
-    const Spec spec{algorithm_code(p), p.limit, p.effective_window_ms(), p.bucket_size(),
-                    p.monthly_quota ? subject.org_created_at * 1000 : 0};
+    const Spec spec{algorithm_code(p),
+                    p.limit,
+                    p.effective_window_ms(),
+                    p.bucket_size(),
+                    p.monthly_quota ? subject.org_created_at * 1000 : 0,
+                    i < leases.size() ? leases[i] : 0};
     auto it = std::find(specs_.begin(), specs_.end(), spec);
     if (it == specs_.end()) it = specs_.insert(specs_.end(), spec);
     refs_.push_back(static_cast<std::uint32_t>(it - specs_.begin()) + 1);
@@ -240,6 +264,7 @@ std::span<const std::string_view> ScriptBatch::arg_views() {
     append_number(spec.window_ms);
     append_number(spec.bucket_size);
     append_number(spec.anchor_ms);
+    append_number(spec.lease);
   }
   for (std::uint32_t ref : refs_) append_number(ref);
   split(args_, arg_ends_, arg_views_);
@@ -253,6 +278,11 @@ bool is_script_reply(const redis::Reply& reply, std::size_t policy_count) {
                      [](const redis::Reply& e) { return e.type == redis::Reply::Type::integer; });
 }
 
+std::uint64_t lease_granted(const redis::Reply& reply, std::size_t index) {
+  const redis::Reply* r = &reply.elements[1 + 4 * index];
+  return r[0].integer != 0 && r[3].integer > 0 ? static_cast<std::uint64_t>(r[3].integer) : 0;
+}
+
 Decision decision_from_reply(const redis::Reply& reply, std::size_t first,
                              std::span<const EffectivePolicy> policies) {
   std::vector<PolicyDecision> decisions;
@@ -263,7 +293,7 @@ Decision decision_from_reply(const redis::Reply& reply, std::size_t first,
     v.allowed = r[0].integer != 0;
     v.remaining = r[1].integer > 0 ? static_cast<std::uint64_t>(r[1].integer) : 0;
     v.reset_ms = r[2].integer;
-    v.retry_after_ms = r[3].integer;
+    if (!v.allowed) v.retry_after_ms = r[3].integer;
     decisions.push_back(make_policy_decision(policies[i], v));
   }
   return decide(std::move(decisions), reply.elements[0].integer);

@@ -27,8 +27,10 @@ class ScriptBatch {
  public:
   // `now_ms` empty: the script reads the Redis server's clock (TIME).
   void reset(std::optional<std::int64_t> now_ms);
+  // `leases`: per policy, the most to grant this request's worker on top of the request
+  // (0 or missing: none).
   void add(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
-           const Subject& subject);
+           const Subject& subject, std::span<const std::uint64_t> leases = {});
 
   std::size_t policies() const { return key_ends_.size(); }  // over every request added
   // Encode the call; the views stay valid until the next add() or reset().
@@ -42,6 +44,7 @@ class ScriptBatch {
     std::int64_t window_ms;
     std::uint64_t bucket_size;
     std::int64_t anchor_ms;
+    std::uint64_t lease;
     friend bool operator==(const Spec&, const Spec&) = default;
   };
 
@@ -63,6 +66,10 @@ class ScriptBatch {
 // Whether `reply` has the shape the script returns for a batch of `policy_count` policies in
 // all; anything else is treated as a store failure.
 bool is_script_reply(const redis::Reply& reply, std::size_t policy_count);
+
+// The lease granted with the policy at `index` (counted over the whole batch); 0 when none was
+// asked for or the request was refused.
+std::uint64_t lease_granted(const redis::Reply& reply, std::size_t index);
 
 // The decision of one request of the batch, whose policies start at `first` (counted over the
 // whole batch), from a reply that passed is_script_reply.

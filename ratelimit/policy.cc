@@ -11,6 +11,7 @@ EffectivePolicy make_policy(const conf::RateLimitPolicyConfig& config) {
   policy.window_ms = config.window.count();
   policy.burst = config.burst;
   policy.monthly_quota = config.monthly_quota;
+  policy.lease = config.lease;
   return policy;
 }
 

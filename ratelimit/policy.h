@@ -31,6 +31,8 @@ struct EffectivePolicy {
   // A fixed window of kQuotaPeriodMs anchored at the org's creation; algorithm and window_ms
   // are ignored.
   bool monthly_quota = false;
+  // Requests' worth a worker may take from Redis at once and admit locally; 0: none.
+  std::uint64_t lease = 0;
 
   std::uint64_t bucket_size() const { return burst != 0 ? burst : limit; }
   // The limit shown in headers: a token bucket counts `remaining` in tokens of its bucket.

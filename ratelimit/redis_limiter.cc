@@ -14,11 +14,13 @@ struct RedisLimiter::Call {
   std::vector<EffectivePolicy> policies;
   Subject subject;
   std::function<void(Decision)> done;
+  std::vector<LeaseTable::Ask> lease_asks;
 };
 
 struct RedisLimiter::Batch {
   std::vector<Call> calls;
   ScriptBatch script;
+  std::int64_t sent_at_ms = 0;  // local clock: leases are timed from here
 };
 
 namespace {
@@ -45,7 +47,8 @@ RedisLimiter::RedisLimiter(boost::asio::any_io_executor executor,
       client_(std::move(client)),
       options_(std::move(options)),
       script_(limiter_script_source()),
-      breaker_(options_.breaker_failures, options_.breaker_open_for, options_.clock) {}
+      breaker_(options_.breaker_failures, options_.breaker_open_for, options_.clock),
+      leases_(options_.max_leases) {}
 
 std::shared_ptr<RedisLimiter> make_redis_limiter(boost::asio::any_io_executor executor,
                                                  std::shared_ptr<redis::Client> client,
@@ -53,8 +56,22 @@ std::shared_ptr<RedisLimiter> make_redis_limiter(boost::asio::any_io_executor ex
   return std::make_shared<RedisLimiter>(std::move(executor), std::move(client), std::move(options));
 }
 
+std::optional<Decision> RedisLimiter::decide_now(std::span<const EffectivePolicy> policies,
+                                                 const Subject& subject) {
+  auto decision = leases_.try_admit(options_.key_prefix, policies, subject, options_.clock());
+  if (decision) {
+    ++stats_.checks;
+    ++stats_.lease_admitted;
+  }
+  return decision;
+}
+
 void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subject& subject,
                          std::function<void(Decision)> done) {
+  if (auto decision = decide_now(policies, subject)) {
+    done(std::move(*decision));
+    return;
+  }
   ++stats_.checks;
   if (policies.empty()) {
     done(decide({}, options_.clock()));
@@ -76,8 +93,12 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
     if (!options_.server_time) now = options_.clock();
     pending_->script.reset(now);
   }
-  pending_->script.add(options_.key_prefix, policies, subject);
-  pending_->calls.push_back(Call{{policies.begin(), policies.end()}, subject, std::move(done)});
+  std::vector<LeaseTable::Ask> asks;
+  leases_.prepare_asks(options_.key_prefix, policies, subject, options_.clock(), lease_sizes_,
+                       asks);
+  pending_->script.add(options_.key_prefix, policies, subject, lease_sizes_);
+  pending_->calls.push_back(
+      Call{{policies.begin(), policies.end()}, subject, std::move(done), std::move(asks)});
   if (pending_->calls.size() >= std::max<std::size_t>(1, options_.max_batch)) {
     send_batch();
   } else if (!send_posted_) {
@@ -93,6 +114,7 @@ void RedisLimiter::send_batch() {
   if (!pending_) return;
   std::shared_ptr<Batch> batch = std::move(pending_);
   ++stats_.script_calls;
+  batch->sent_at_ms = options_.clock();
   const auto keys = batch->script.key_views();
   const auto args = batch->script.arg_views();
   script_.eval(
@@ -107,16 +129,27 @@ void RedisLimiter::preload() {
 void RedisLimiter::on_reply(const std::shared_ptr<Batch>& batch, const redis::Result& result) {
   if (result.ok() && is_script_reply(result.reply, batch->script.policies())) {
     breaker_.on_success();
+    const std::int64_t store_now = result.reply.elements[0].integer;
     std::size_t first = 0;
     for (Call& call : batch->calls) {
-      call.done(decision_from_reply(result.reply, first, call.policies));
+      Decision decision = decision_from_reply(result.reply, first, call.policies);
+      for (const LeaseTable::Ask& ask : call.lease_asks) {
+        const PolicyDecision& p = decision.policies[ask.policy];
+        leases_.on_answer(ask, call.policies[ask.policy],
+                          LeaseTable::Grant{lease_granted(result.reply, first + ask.policy),
+                                            p.remaining, p.reset_ms, store_now, batch->sent_at_ms});
+      }
+      call.done(std::move(decision));
       first += call.policies.size();
     }
   } else {
     ++stats_.store_errors;
     breaker_.on_failure();
-    for (Call& call : batch->calls)
+    for (Call& call : batch->calls) {
+      for (const LeaseTable::Ask& ask : call.lease_asks)
+        leases_.on_answer(ask, call.policies[ask.policy], std::nullopt);
       on_store_failure(call.policies, call.subject, std::move(call.done));
+    }
   }
   batch->calls.clear();
   if (spare_batches_.size() < kMaxSpareBatches) spare_batches_.push_back(batch);

@@ -37,6 +37,7 @@ routes:
   - {name: closed, match: {path_prefix: /closed/}, upstream: api, rate_limits: [fixed-50], rate_limit_failure: fail_closed}
   - {name: local, match: {path_prefix: /local/}, upstream: api, rate_limits: [key-3], rate_limit_failure: local}
   - {name: anon, match: {path_prefix: /anon/}, upstream: api, auth: none, rate_limits: [ip-2]}
+  - {name: leased, match: {path_prefix: /leased/}, upstream: api, rate_limits: [leased-1000]}
 keys:
   plans:
     - {name: enterprise, max_keys: unlimited}
@@ -54,6 +55,7 @@ rate_limits:
     - {name: key-3, per: key, algorithm: fixed_window, limit: 3, window: 1h}
     - {name: one-per-2s, per: key, algorithm: fixed_window, limit: 1, window: 2s}
     - {name: ip-2, per: client_ip, algorithm: fixed_window, limit: 2, window: 1h}
+    - {name: leased-1000, per: key, algorithm: fixed_window, limit: 1000, window: 1h, lease: 20}
 )" + store;
 }
 
@@ -188,6 +190,40 @@ TEST_F(RedisRateLimitTest, FourSidecarsAdmitExactlyTheLimit) {
   const int calls = evalsha_calls(redis_);
   EXPECT_GT(calls, 0);
   EXPECT_LE(calls, 600);
+}
+
+// With leases most requests are admitted without Redis, and the sidecars together still never
+// admit more than the limit. Every worker keeps getting requests past the limit, so the leases
+// it holds are spent; the bound below allows for a worker whose client stopped first.
+TEST_F(RedisRateLimitTest, LeasesAdmitMostRequestsWithoutRedisAndNeverPastTheLimit) {
+  std::vector<std::unique_ptr<KeygateProcess>> sidecars;
+  for (int i = 0; i < 4; ++i)
+    sidecars.push_back(
+        std::make_unique<KeygateProcess>(config(upstream_.port(), redis_store(redis_.port()))));
+  auto key = create_key(sidecars[0]->config_path(), "acme", "leased");
+  for (const auto& sidecar : sidecars)
+    for (int i = 0; i < 2; ++i) EXPECT_NE(call(sidecar->proxy_port(), "/small/x", key).status, 401);
+  redis_.command({"CONFIG", "RESETSTAT"});
+
+  const int admitted = hammer(sidecars, "/leased/x", key, 1400);
+  EXPECT_LE(admitted, 1000);
+  EXPECT_GE(admitted, 1000 - 8 * 20);  // 4 sidecars x 2 workers, each holding at most 20
+  EXPECT_LT(evalsha_calls(redis_), admitted / 2);
+  std::uint64_t from_leases = 0;
+  for (const auto& sidecar : sidecars) {
+    const auto metrics = http_get(sidecar->admin_port(), "/metrics").body;
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(
+        metrics, match, std::regex(R"(\nkeygate_rate_limit_lease_admitted_total (\d+)\n)")))
+        << metrics;
+    from_leases += std::stoull(match[1]);
+  }
+  EXPECT_GT(from_leases, 500u);
+  if (admitted == 1000) {  // no lease left anywhere
+    auto spent = call(sidecars[0]->proxy_port(), "/leased/x", key);
+    EXPECT_EQ(spent.status, 429);
+    EXPECT_EQ(spent.headers.value("x-ratelimit-remaining"), "0");
+  }
 }
 
 TEST_F(RedisRateLimitTest, RefusedByTheKeyLimitLeavesTheOrgQuotaUntouched) {

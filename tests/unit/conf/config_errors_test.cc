@@ -404,6 +404,12 @@ TEST(ConfigErrors, BurstOnlyForTokenBucket) {
             "t.yaml:1:68: rate limit policy burst only applies to algorithm token_bucket");
 }
 
+TEST(ConfigErrors, LeaseWithinItsRange) {
+  EXPECT_EQ(only_error(load_with_required(
+                "rate_limits: {policies: [{name: p, limit: 5, lease: 2000000}]}\n")),
+            "t.yaml:1:53: rate limit policy lease must be between 0 and 1000000, got 2000000");
+}
+
 TEST(ConfigErrors, UnknownEnumValueWithSuggestion) {
   EXPECT_EQ(only_error(load_routes("routes: [{match: {path_prefix: /}, upstream: api, "
                                    "rate_limit_failure: fail-open}]\n")),

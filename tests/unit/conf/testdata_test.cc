@@ -61,6 +61,9 @@ TEST(Testdata, FullSetsEveryOption) {
   EXPECT_EQ(config.rate_limits.policies.size(), 4u);
   ASSERT_NE(config.find_policy("per-ip-second"), nullptr);
   EXPECT_EQ(config.find_policy("per-ip-second")->burst, 10u);
+  EXPECT_EQ(config.find_policy("per-ip-second")->lease, 0u);
+  ASSERT_NE(config.find_policy("legacy-route"), nullptr);
+  EXPECT_EQ(config.find_policy("legacy-route")->lease, 25u);
   EXPECT_EQ(config.rate_limits.breaker_failures, 5);
   EXPECT_EQ(config.usage.last_used_interval, milliseconds(60000));
 }

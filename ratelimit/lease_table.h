@@ -1,0 +1,97 @@
+// Leases: requests' worth one worker took from a Redis counter in one script call (the script
+// charged them to the counter up front) and now admits without asking Redis, until they are
+// spent or the window they were charged in ends. Only policies with `lease` > 0 take them.
+//
+// Why it stays within the limit: every request a lease admits was counted in Redis before it
+// arrived, so all replicas together never admit more than the limit. What a lease gives up:
+//  - requests leased but never used (the worker's traffic for that counter stopped, or its
+//    window ended) are refused to others: at most `lease` per worker per counter and window;
+//  - `remaining` as a lease reports it is this worker's view (what Redis had left at the grant
+//    plus what the lease still holds), not what the other replicas have used since.
+// The script grants at most 1/16 of what a counter has left, so near a limit leases shrink to
+// nothing and requests are decided one by one in Redis again.
+//
+// One table per worker thread; not thread-safe. Bounded by `max_entries` counters: when full,
+// expired leases are dropped, and if none has expired no new lease is asked for.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ratelimit/decision.h"
+#include "ratelimit/policy.h"
+#include "ratelimit/subject.h"
+
+namespace keygate::ratelimit {
+
+class LeaseTable {
+ public:
+  // A lease asked for with a request: the request's policy at `policy`, counter `key`.
+  struct Ask {
+    std::size_t policy = 0;
+    std::string key;
+  };
+
+  // What the script answered for one asked policy.
+  struct Grant {
+    std::uint64_t requests = 0;   // granted; 0: none (refused, or too close to the limit)
+    std::uint64_t remaining = 0;  // the counter's remaining after the request, lease included
+    std::int64_t reset_ms = 0;    // the counter's reset as the script reported it
+    std::int64_t store_now_ms = 0;
+    std::int64_t sent_at_ms = 0;  // local clock when the call was sent
+  };
+
+  explicit LeaseTable(std::size_t max_entries) : max_entries_(max_entries) {}
+
+  // Admits the request from leases when every one of its policies has one with requests left;
+  // charges one to each and returns the decision. Otherwise charges nothing.
+  std::optional<Decision> try_admit(std::string_view key_prefix,
+                                    std::span<const EffectivePolicy> policies,
+                                    const Subject& subject, std::int64_t now_ms);
+
+  // For a request going to Redis: fills `sizes` with the lease to ask per policy (0: none) and
+  // `asks` with the counters asked for, at most one ask per counter at a time. Empty `sizes`
+  // when no policy takes leases.
+  void prepare_asks(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
+                    const Subject& subject, std::int64_t now_ms, std::vector<std::uint64_t>& sizes,
+                    std::vector<Ask>& asks);
+
+  // The answer to an ask, or (`grant` empty) its failure.
+  void on_answer(const Ask& ask, const EffectivePolicy& policy, const std::optional<Grant>& grant);
+
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Lease {
+    std::uint64_t limit = 0;           // the policy's limit at the grant: a change voids the lease
+    std::uint64_t left = 0;            // requests still to admit
+    std::uint64_t other_remaining = 0;  // what the counter had left besides this lease
+    std::int64_t reset_ms = 0;
+    std::int64_t valid_until_ms = 0;  // local clock: the end of the window it was charged in
+    bool asked = false;               // an ask is on its way
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+
+  static bool usable(const Lease& lease, const EffectivePolicy& policy, std::int64_t now_ms) {
+    return lease.left > 0 && now_ms < lease.valid_until_ms && lease.limit == policy.limit;
+  }
+  void make_room(std::int64_t now_ms);
+
+  const std::size_t max_entries_;
+  std::unordered_map<std::string, Lease, StringHash, std::equal_to<>> entries_;
+  std::string key_;              // scratch: the counter name being looked up
+  std::vector<Lease*> found_;    // scratch: the leases of the request being admitted
+};
+
+}  // namespace keygate::ratelimit
