@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on loopback: nginx direct (the ceiling), nginx as a plain reverse
-# proxy (the reference) and keygate (plain, authenticated, rate-limited), in the same run.
+# proxy (the reference) and keygate (plain, authenticated, rate-limited with every request
+# checked in Redis, rate-limited with leases, over the limit), in the same run.
 # Bounded in time: each case runs ROUNDS times (default 3) for DURATION seconds (default 5)
 # after a one-second warm-up, about two and a half minutes in all.
 set -euo pipefail
@@ -79,6 +80,7 @@ routes:
   - {name: plain, match: {path_prefix: /plain/}, upstream: api, auth: none}
   - {name: auth, match: {path_prefix: /auth/}, upstream: api}
   - {name: limited, match: {path_prefix: /limited/}, upstream: api, rate_limits: [generous]}
+  - {name: leased, match: {path_prefix: /leased/}, upstream: api, rate_limits: [generous-leased]}
   - {name: spent, match: {path_prefix: /spent/}, upstream: api, rate_limits: [one-an-hour]}
 keys:
   plans: [{name: bench, max_keys: unlimited}]
@@ -86,6 +88,8 @@ keys:
 rate_limits:
   policies:
     - {name: generous, per: key, algorithm: sliding_window, limit: 100000000, window: 1h}
+    - {name: generous-leased, per: key, algorithm: sliding_window, limit: 100000000, window: 1h,
+       lease: 100}
     - {name: one-an-hour, per: key, algorithm: fixed_window, limit: 1, window: 1h}
 store: {kind: redis, redis: {host: 127.0.0.1, port: $RP}}
 usage: {enabled: $([ "$USAGE" = off ] && echo false || echo true)}
@@ -139,10 +143,9 @@ add_case() {  # name port path pid [key-mode] [count-evalsha]
   CASES+=("$1|$2|$3|$4|${5:-}|${6:-}")
 }
 declare -A RPS P50 P99 CPU NON2XX IDLE
-EVALSHA_CALLS=0
-EVALSHA_USEC=0  # Redis's own time inside the script calls
-EVALSHA_REQS=0
-REDIS_TICKS=0  # the redis-server process's CPU (scripts, parsing, networking) in those cases
+# Per counted case: EVALSHA calls, Redis's own time inside them (us), the requests, and the
+# redis-server process's CPU ticks (scripts, parsing, networking).
+declare -A EVALSHA_CALLS EVALSHA_USEC EVALSHA_REQS REDIS_TICKS
 
 # wrk prints latencies with a unit (850.00us, 1.20ms, 1.01s): milliseconds as a number.
 to_ms() {
@@ -186,10 +189,10 @@ run_once() {  # case index
     stats=$(redis-cli -p "$RP" info commandstats | tr -d '\r' | grep '^cmdstat_evalsha:' || true)
     calls=$(awk -F'[=,:]' '{print $3}' <<<"$stats")
     usec=$(awk -F'[=,:]' '{print $5}' <<<"$stats")
-    EVALSHA_CALLS=$((EVALSHA_CALLS + ${calls:-0}))
-    EVALSHA_USEC=$((EVALSHA_USEC + ${usec:-0}))
-    EVALSHA_REQS=$((EVALSHA_REQS + reqs))
-    REDIS_TICKS=$((REDIS_TICKS + $(cpu_ticks "$REDIS_PID") - redis_before))
+    EVALSHA_CALLS[$1]=$((${EVALSHA_CALLS[$1]:-0} + ${calls:-0}))
+    EVALSHA_USEC[$1]=$((${EVALSHA_USEC[$1]:-0} + ${usec:-0}))
+    EVALSHA_REQS[$1]=$((${EVALSHA_REQS[$1]:-0} + reqs))
+    REDIS_TICKS[$1]=$((${REDIS_TICKS[$1]:-0} + $(cpu_ticks "$REDIS_PID") - redis_before))
   fi
 }
 
@@ -204,7 +207,8 @@ add_case "keygate plain, keyed client" "$KG" /plain/x "$KG_PID" valid
 add_case "keygate auth (1000 keys)" "$KG" /auth/x "$KG_PID" valid
 add_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
 add_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid count
-add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid
+add_case "keygate rate-limited, leases" "$KG" /leased/x "$KG_PID" valid count
+add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid count
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -244,16 +248,21 @@ ratio() {  # label case-index reference-index reference-name
     -v rr="$(median "${RPS[$3]}")" -v rc="$(median "${CPU[$3]}")" -v ref="$4" \
     'BEGIN {printf "%-28s throughput %.2fx %s   cpu/request %.2fx %s\n", n, r / rr, ref, c / rc, ref}'
 }
-for i in 2 4 5 6 7; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
+for i in 2 4 5 6 7 8; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
-ratio "keygate rate-limited" 6 3 "plain, keyed"
-ratio "keygate rate-limited" 6 2 "plain"
+for i in 6 7; do
+  ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"
+  ratio "${CASES[$i]%%|*}" "$i" 4 "auth"
+  ratio "${CASES[$i]%%|*}" "$i" 2 "plain"
+done
 echo
-[ "$EVALSHA_REQS" -gt 0 ] && echo "redis round trips (EVALSHA) during the rate-limited case: $EVALSHA_CALLS for" \
-  "$EVALSHA_REQS requests ($(awk -v c="$EVALSHA_CALLS" -v r="$EVALSHA_REQS" \
-  'BEGIN {printf "%.2f", c / r}') per request)"
-[ "$EVALSHA_CALLS" -gt 0 ] && echo "time inside Redis per EVALSHA: $(awk -v u="$EVALSHA_USEC" -v c="$EVALSHA_CALLS" \
-  'BEGIN {printf "%.1f", u / c}') us"
-[ "$EVALSHA_REQS" -gt 0 ] && echo "redis-server CPU per rate-limited request:" \
-  "$(awk -v t="$REDIS_TICKS" -v u="$TICK_US" -v r="$EVALSHA_REQS" 'BEGIN {printf "%.1f", t * u / r}') us"
+for i in "${!EVALSHA_REQS[@]}"; do
+  calls=${EVALSHA_CALLS[$i]} reqs=${EVALSHA_REQS[$i]}
+  [ "$reqs" -gt 0 ] || continue
+  echo "${CASES[$i]%%|*}: $calls EVALSHA (Redis round trips) for $reqs requests" \
+    "($(awk -v c="$calls" -v r="$reqs" 'BEGIN {printf "%.3f", c / r}') per request)," \
+    "$(awk -v u="${EVALSHA_USEC[$i]}" -v c="$calls" 'BEGIN {printf "%.1f", c ? u / c : 0}') us" \
+    "inside Redis per call, redis-server CPU per request" \
+    "$(awk -v t="${REDIS_TICKS[$i]}" -v u="$TICK_US" -v r="$reqs" 'BEGIN {printf "%.1f", t * u / r}') us"
+done
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"
