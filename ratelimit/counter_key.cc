@@ -80,6 +80,31 @@ void append_counter_key(std::string& out, std::string_view prefix, const Effecti
   append_escaped(out, scope.id);
 }
 
+namespace {
+
+// Length first, so that no value can run into the next.
+void append_part(std::string& out, std::string_view value) {
+  const auto size = static_cast<std::uint32_t>(value.size());
+  out.append(reinterpret_cast<const char*>(&size), sizeof size);
+  out.append(value);
+}
+
+}  // namespace
+
+void append_counter_identity(std::string& out, const EffectivePolicy& policy,
+                             const Subject& subject) {
+  const Scope scope = scope_of(policy.per, subject);
+  // The hash tag, as append_hash_tag picks it (an address tag is marked, as there).
+  const bool by_address = subject.org_id.empty() && subject.key_id.empty();
+  append_part(out, by_address ? "ip" : "");
+  append_part(out, !subject.org_id.empty()   ? subject.org_id
+                   : !subject.key_id.empty() ? subject.key_id
+                                             : subject.client_ip);
+  append_part(out, policy.name);
+  append_part(out, scope.kind);
+  append_part(out, scope.id);
+}
+
 std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
                         const Subject& subject) {
   std::string key;

@@ -29,6 +29,11 @@ std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
 void append_counter_key(std::string& out, std::string_view prefix, const EffectivePolicy& policy,
                         const Subject& subject);
 
+// Names the same counter as counter_key() does (whatever the prefix), in a form only for
+// in-process tables: cheaper to build, since nothing needs escaping.
+void append_counter_identity(std::string& out, const EffectivePolicy& policy,
+                             const Subject& subject);
+
 // Appends `value` with every byte outside [A-Za-z0-9._@-] percent-encoded, so ids cannot
 // forge separators (':') or hash-tag braces.
 void append_escaped(std::string& out, std::string_view value);

@@ -15,15 +15,14 @@ bool takes_leases(std::span<const EffectivePolicy> policies) {
 
 }  // namespace
 
-std::optional<Decision> LeaseTable::try_admit(std::string_view key_prefix,
-                                              std::span<const EffectivePolicy> policies,
+std::optional<Decision> LeaseTable::try_admit(std::span<const EffectivePolicy> policies,
                                               const Subject& subject, std::int64_t now_ms) {
   if (policies.empty() || entries_.empty()) return std::nullopt;
   found_.clear();
   for (const EffectivePolicy& p : policies) {
     if (p.lease == 0) return std::nullopt;
     key_.clear();
-    append_counter_key(key_, key_prefix, p, subject);
+    append_counter_identity(key_, p, subject);
     auto it = entries_.find(std::string_view(key_));
     if (it == entries_.end() || !usable(it->second, p, now_ms)) return std::nullopt;
     found_.push_back(&it->second);
@@ -41,8 +40,7 @@ std::optional<Decision> LeaseTable::try_admit(std::string_view key_prefix,
   return decide(std::move(decisions), now_ms);
 }
 
-void LeaseTable::prepare_asks(std::string_view key_prefix,
-                              std::span<const EffectivePolicy> policies, const Subject& subject,
+void LeaseTable::prepare_asks(std::span<const EffectivePolicy> policies, const Subject& subject,
                               std::int64_t now_ms, std::vector<std::uint64_t>& sizes,
                               std::vector<Ask>& asks) {
   sizes.clear();
@@ -53,7 +51,7 @@ void LeaseTable::prepare_asks(std::string_view key_prefix,
     const EffectivePolicy& p = policies[i];
     if (p.lease == 0) continue;
     key_.clear();
-    append_counter_key(key_, key_prefix, p, subject);
+    append_counter_identity(key_, p, subject);
     auto it = entries_.find(std::string_view(key_));
     if (it == entries_.end()) {
       if (entries_.size() >= max_entries_) make_room(now_ms);
@@ -72,7 +70,7 @@ void LeaseTable::prepare_asks(std::string_view key_prefix,
 
 void LeaseTable::on_answer(const Ask& ask, const EffectivePolicy& policy,
                            const std::optional<Grant>& grant) {
-  auto it = entries_.find(std::string_view(ask.key));
+  auto it = entries_.find(std::string_view(ask.counter));
   if (it == entries_.end()) return;
   Lease& lease = it->second;
   lease.asked = false;

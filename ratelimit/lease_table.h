@@ -32,10 +32,11 @@ namespace keygate::ratelimit {
 
 class LeaseTable {
  public:
-  // A lease asked for with a request: the request's policy at `policy`, counter `key`.
+  // A lease asked for with a request: the request's policy at `policy`, whose counter is
+  // `counter` (append_counter_identity).
   struct Ask {
     std::size_t policy = 0;
-    std::string key;
+    std::string counter;
   };
 
   // What the script answered for one asked policy.
@@ -51,16 +52,14 @@ class LeaseTable {
 
   // Admits the request from leases when every one of its policies has one with requests left;
   // charges one to each and returns the decision. Otherwise charges nothing.
-  std::optional<Decision> try_admit(std::string_view key_prefix,
-                                    std::span<const EffectivePolicy> policies,
+  std::optional<Decision> try_admit(std::span<const EffectivePolicy> policies,
                                     const Subject& subject, std::int64_t now_ms);
 
   // For a request going to Redis: fills `sizes` with the lease to ask per policy (0: none) and
   // `asks` with the counters asked for, at most one ask per counter at a time. Empty `sizes`
   // when no policy takes leases.
-  void prepare_asks(std::string_view key_prefix, std::span<const EffectivePolicy> policies,
-                    const Subject& subject, std::int64_t now_ms, std::vector<std::uint64_t>& sizes,
-                    std::vector<Ask>& asks);
+  void prepare_asks(std::span<const EffectivePolicy> policies, const Subject& subject,
+                    std::int64_t now_ms, std::vector<std::uint64_t>& sizes, std::vector<Ask>& asks);
 
   // The answer to an ask, or (`grant` empty) its failure.
   void on_answer(const Ask& ask, const EffectivePolicy& policy, const std::optional<Grant>& grant);
@@ -69,8 +68,8 @@ class LeaseTable {
 
  private:
   struct Lease {
-    std::uint64_t limit = 0;           // the policy's limit at the grant: a change voids the lease
-    std::uint64_t left = 0;            // requests still to admit
+    std::uint64_t limit = 0;            // the policy's limit at the grant: a change voids the lease
+    std::uint64_t left = 0;             // requests still to admit
     std::uint64_t other_remaining = 0;  // what the counter had left besides this lease
     std::int64_t reset_ms = 0;
     std::int64_t valid_until_ms = 0;  // local clock: the end of the window it was charged in
@@ -90,8 +89,8 @@ class LeaseTable {
 
   const std::size_t max_entries_;
   std::unordered_map<std::string, Lease, StringHash, std::equal_to<>> entries_;
-  std::string key_;              // scratch: the counter name being looked up
-  std::vector<Lease*> found_;    // scratch: the leases of the request being admitted
+  std::string key_;            // scratch: the identity of the counter being looked up
+  std::vector<Lease*> found_;  // scratch: the leases of the request being admitted
 };
 
 }  // namespace keygate::ratelimit

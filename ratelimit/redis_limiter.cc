@@ -58,7 +58,7 @@ std::shared_ptr<RedisLimiter> make_redis_limiter(boost::asio::any_io_executor ex
 
 std::optional<Decision> RedisLimiter::decide_now(std::span<const EffectivePolicy> policies,
                                                  const Subject& subject) {
-  auto decision = leases_.try_admit(options_.key_prefix, policies, subject, options_.clock());
+  auto decision = leases_.try_admit(policies, subject, options_.clock());
   if (decision) {
     ++stats_.checks;
     ++stats_.lease_admitted;
@@ -94,8 +94,7 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
     pending_->script.reset(now);
   }
   std::vector<LeaseTable::Ask> asks;
-  leases_.prepare_asks(options_.key_prefix, policies, subject, options_.clock(), lease_sizes_,
-                       asks);
+  leases_.prepare_asks(policies, subject, options_.clock(), lease_sizes_, asks);
   pending_->script.add(options_.key_prefix, policies, subject, lease_sizes_);
   pending_->calls.push_back(
       Call{{policies.begin(), policies.end()}, subject, std::move(done), std::move(asks)});

@@ -52,6 +52,30 @@ TEST(CounterKey, IdentifiersCannotForgeSeparatorsOrHashTags) {
   EXPECT_EQ(key, "kg:rl:{evil%7D%7Borg%3A2}:a%3Ab:org:evil%7D%7Borg%3A2");
 }
 
+TEST(CounterKey, IdentitiesNameTheSameCountersAsKeys) {
+  std::vector<Subject> subjects{subject("key_abc", "org_1"),
+                                subject("key_abc", ""),
+                                subject("org_1", ""),
+                                subject("", ""),
+                                subject("key_x", "evil}{org:2"),
+                                subject("ip:203.0.113.7", "")};
+  subjects[3].client_ip = "2001:db8::1";
+  std::vector<EffectivePolicy> policies;
+  for (Counter per : {Counter::key, Counter::org, Counter::route, Counter::client_ip})
+    for (const char* name : {"p", "a:b", "org"})
+      policies.push_back(policy(name, Algorithm::fixed_window, 1, 1, per));
+  std::vector<std::pair<std::string, std::string>> named;  // counter key, identity
+  for (const Subject& s : subjects) {
+    for (const EffectivePolicy& p : policies) {
+      std::string identity;
+      append_counter_identity(identity, p, s);
+      named.emplace_back(counter_key("kg:", p, s), identity);
+    }
+  }
+  for (const auto& [key_a, id_a] : named)
+    for (const auto& [key_b, id_b] : named) EXPECT_EQ(key_a == key_b, id_a == id_b) << key_a;
+}
+
 TEST(MakeSubject, TakesIdentitiesFromTheRecordsAndTheFailureModeFromTheRoute) {
   conf::RouteConfig route;
   route.name = "chat";

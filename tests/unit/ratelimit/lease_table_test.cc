@@ -26,7 +26,7 @@ struct Asked {
 Asked prepare(LeaseTable& table, const std::vector<EffectivePolicy>& policies, const Subject& s,
               std::int64_t now) {
   Asked a;
-  table.prepare_asks("kg:", policies, s, now, a.sizes, a.asks);
+  table.prepare_asks(policies, s, now, a.sizes, a.asks);
   return a;
 }
 
@@ -64,12 +64,12 @@ TEST(LeaseTableTest, AdmitsUntilSpentThenNotAtAll) {
   const Asked a = prepare(table, policies, subject(), 0);
   grant(table, a.asks[0], policies[0], 3, 0);
   for (std::uint64_t left = 2;; --left) {
-    const auto d = table.try_admit("kg:", policies, subject(), 10);
+    const auto d = table.try_admit(policies, subject(), 10);
     ASSERT_TRUE(d.has_value());
     EXPECT_EQ(d->policies[0].remaining, 897 + left);  // 900 - 3 others, plus what is left
     if (left == 0) break;
   }
-  EXPECT_FALSE(table.try_admit("kg:", policies, subject(), 10).has_value());
+  EXPECT_FALSE(table.try_admit(policies, subject(), 10).has_value());
 }
 
 TEST(LeaseTableTest, ALeaseEndsWhenItsWindowDoesOnTheLocalClock) {
@@ -79,8 +79,8 @@ TEST(LeaseTableTest, ALeaseEndsWhenItsWindowDoesOnTheLocalClock) {
   // Sent at local 1000 while Redis' clock read 5000: the lease lasts the 55 s the window had
   // left, counted from the send, whatever the skew.
   table.on_answer(a.asks[0], policies[0], LeaseTable::Grant{5, 900, 60000, 5000, 1000});
-  EXPECT_TRUE(table.try_admit("kg:", policies, subject(), 55999).has_value());
-  EXPECT_FALSE(table.try_admit("kg:", policies, subject(), 56000).has_value());
+  EXPECT_TRUE(table.try_admit(policies, subject(), 55999).has_value());
+  EXPECT_FALSE(table.try_admit(policies, subject(), 56000).has_value());
 }
 
 TEST(LeaseTableTest, HoldsAtMostMaxEntriesCountersAndDropsExpiredOnesForRoom) {

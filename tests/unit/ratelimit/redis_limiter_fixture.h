@@ -19,10 +19,10 @@ namespace keygate::ratelimit::testing {
 using namespace std::chrono_literals;
 using keygate::testing::RedisServer;
 
-
 // Drives the io_context until `done()` holds; never sleeps blindly.
 template <class Done>
-inline bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds limit = 10s) {
+inline bool run_until(boost::asio::io_context& io, Done done,
+                      std::chrono::milliseconds limit = 10s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -104,8 +104,8 @@ class RedisLimiterTest : public ::testing::Test {
 
 // Checks made back to back, in one turn of the event loop (so they share script calls).
 inline std::vector<Decision> check_in_one_turn(boost::asio::io_context& io, RedisLimiter& limiter,
-                                        const std::vector<EffectivePolicy>& policies,
-                                        const std::vector<Subject>& subjects) {
+                                               const std::vector<EffectivePolicy>& policies,
+                                               const std::vector<Subject>& subjects) {
   std::vector<std::optional<Decision>> decisions(subjects.size());
   for (std::size_t i = 0; i < subjects.size(); ++i)
     limiter.check(policies, subjects[i], [&decisions, i](Decision d) { decisions[i] = d; });
