@@ -119,38 +119,41 @@ void answer_auth_failure(RequestContext& ctx, auth::AuthCode code) {
   ctx.decision = auth::error_code(code);
 }
 
-awaitable<bool> authenticate(WorkerServices& services, RequestContext& ctx) {
-  const auto& auth = ctx.route.config->auth;
-  const auto credential = auth::extract_credential(
-      auth, [&](std::string_view name) { return find_header(ctx.header, name); },
+auth::Credential find_credential(const RequestContext& ctx) {
+  return auth::extract_credential(
+      ctx.route.config->auth, [&](std::string_view name) { return find_header(ctx.header, name); },
       auth::query_of(ctx.target));
+}
 
-  auth::AuthDecision decision;
+// The decision when it needs no store lookup (no key, a malformed one, a cached one).
+std::optional<auth::AuthDecision> decide_without_store(WorkerServices& services,
+                                                       const RequestContext& ctx,
+                                                       const auth::Credential& credential) {
   if (!credential.found()) {
+    auth::AuthDecision decision;
     decision.code =
         credential.oversized() ? auth::AuthCode::invalid_api_key : auth::AuthCode::missing_api_key;
-  } else if (auto fast = services.validator->try_validate(credential.raw(), credential.source(),
-                                                          auth, ctx.client_address)) {
-    decision = std::move(*fast);
-  } else {
-    const auto started = std::chrono::steady_clock::now();
-    decision = co_await async_validate(*services.validator, credential.raw(), credential.source(),
-                                       auth, ctx.client_address);
-    services.metrics->store_lookup_latency.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return decision;
   }
+  return services.validator->try_validate(credential.raw(), credential.source(),
+                                          ctx.route.config->auth, ctx.client_address);
+}
+
+// Records the decision; false (with the answer set) when the request is refused.
+bool accept_authentication(WorkerServices& services, RequestContext& ctx,
+                           const auth::AuthDecision& decision) {
   services.counters->auth_decision(auth::error_code(decision.code)).inc();
   // Identify the key in the access log even when it is refused (revoked, wrong scope, ...).
   ctx.key = decision.key;
   ctx.org = decision.org;
   if (decision.code != auth::AuthCode::ok) {
     answer_auth_failure(ctx, decision.code);
-    co_return false;
+    return false;
   }
-  remove_credentials(ctx, auth);
+  remove_credentials(ctx, ctx.route.config->auth);
   add_identity_headers(ctx.header, ctx.snapshot.config->identity_headers, *decision.key,
                        decision.org.get(), ctx.snapshot.config->keys.default_plan);
-  co_return true;
+  return true;
 }
 
 // The limits that apply to this request: its key's (plan, type, overrides) or, without a
@@ -164,8 +167,7 @@ ratelimit::PolicyList policies_for(WorkerServices& services, const RequestContex
   return services.policies->resolve_anonymous(route);
 }
 
-awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx,
-                                  ratelimit::PolicyList policies) {
+ratelimit::Subject limit_subject(const RequestContext& ctx) {
   const auto& route = *ctx.route.config;
   ratelimit::Subject subject;
   if (ctx.key) {
@@ -176,11 +178,13 @@ awaitable<void> apply_rate_limits(WorkerServices& services, RequestContext& ctx,
   subject.route = route.name;
   subject.client_ip = std::string(ctx.client_ip);
   subject.on_store_failure = route.limit_failure;
+  return subject;
+}
 
-  // Not a conditional expression: GCC 12 miscompiles co_await inside one.
-  auto decided = services.limiter->decide_now(*policies, subject);
-  if (!decided) decided = co_await async_limit(*services.limiter, *policies, subject);
-  const ratelimit::Decision& decision = *decided;
+// Headers, metrics and, when refused, the answer.
+void apply_limit_decision(WorkerServices& services, RequestContext& ctx,
+                          const ratelimit::Decision& decision) {
+  const auto& route = *ctx.route.config;
   const auto& config = *ctx.snapshot.config;
   auto headers = ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers);
   ctx.response_headers.reserve(ctx.response_headers.size() + headers.size());
@@ -221,12 +225,28 @@ bool request_steps_apply(Worker& worker, RequestContext& ctx) {
 
 awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx) {
   auto* services = worker.services();
+  // The steps are plain functions around at most two waits (a key the cache does not hold, a
+  // rate limit Redis decides), so a request that needs neither never suspends.
+  // No co_await inside a conditional expression: GCC 12 miscompiles it.
   if (ctx.route.config->auth.required) {
-    if (!co_await authenticate(*services, ctx)) co_return;
+    const auto credential = find_credential(ctx);
+    auto decision = decide_without_store(*services, ctx, credential);
+    if (!decision) {
+      const auto started = std::chrono::steady_clock::now();
+      decision =
+          co_await async_validate(*services->validator, credential.raw(), credential.source(),
+                                  ctx.route.config->auth, ctx.client_address);
+      services->metrics->store_lookup_latency.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    if (!accept_authentication(*services, ctx, *decision)) co_return;
   }
   auto policies = policies_for(*services, ctx);
-  if (policies && !policies->empty())
-    co_await apply_rate_limits(*services, ctx, std::move(policies));
+  if (!policies || policies->empty()) co_return;
+  const auto subject = limit_subject(ctx);
+  auto decision = services->limiter->decide_now(*policies, subject);
+  if (!decision) decision = co_await async_limit(*services->limiter, *policies, subject);
+  apply_limit_decision(*services, ctx, *decision);
 }
 
 void finish_request(Worker& worker, const RequestContext& ctx, unsigned status) {
