@@ -2,13 +2,15 @@
 # Side-by-side benchmark on loopback: nginx direct (the ceiling), nginx as a plain reverse
 # proxy (the reference) and keygate (plain, authenticated, rate-limited with every request
 # checked in Redis, rate-limited with leases, over the limit), in the same run.
-# Bounded in time: each case runs ROUNDS times (default 3) for DURATION seconds (default 5)
-# after a one-second warm-up, about two and a half minutes in all.
+# Bounded in time: each case runs ROUNDS times (default 5) for DURATION seconds (default 5)
+# after a one-second warm-up, about five minutes in all. Five rounds, because this shared
+# machine's speed drifts by 10-40% from minute to minute and a median of three still moved by
+# more than the 5-10% differences the cases are compared at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-50}
 USAGE=${USAGE:-on}  # USAGE=off measures the request path without usage recording
 # CASES_MATCHING=regex runs only the cases whose name matches (e.g. 'plain, keyed|rate-limited');
