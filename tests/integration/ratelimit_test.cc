@@ -140,8 +140,24 @@ TEST(RateLimitHeaders, HeadersAnd429BodyOnTheEmbeddedStore) {
 
 class RedisRateLimitTest : public ::testing::Test {
  protected:
+  // Four sidecars on one Redis and a key of org acme, which every worker (connections are
+  // dealt round robin) has learnt, with Redis's command counts reset: the round trips counted
+  // afterwards are the rate-limit checks alone.
+  std::string start_four_sidecars(const std::string& key_name) {
+    for (int i = 0; i < 4; ++i)
+      sidecars_.push_back(
+          std::make_unique<KeygateProcess>(config(upstream_.port(), redis_store(redis_.port()))));
+    auto key = create_key(sidecars_[0]->config_path(), "acme", key_name);
+    for (const auto& sidecar : sidecars_)
+      for (int i = 0; i < 2; ++i)
+        EXPECT_NE(call(sidecar->proxy_port(), "/small/x", key).status, 401);
+    redis_.command({"CONFIG", "RESETSTAT"});
+    return key;
+  }
+
   RedisServer redis_;
   EchoUpstream upstream_;
+  std::vector<std::unique_ptr<KeygateProcess>> sidecars_;
 };
 
 // Four sidecars, one key, many concurrent clients: exactly `limit` requests get through.
@@ -171,21 +187,11 @@ int hammer(const std::vector<std::unique_ptr<KeygateProcess>>& sidecars, const s
 }
 
 TEST_F(RedisRateLimitTest, FourSidecarsAdmitExactlyTheLimit) {
-  std::vector<std::unique_ptr<KeygateProcess>> sidecars;
-  for (int i = 0; i < 4; ++i)
-    sidecars.push_back(
-        std::make_unique<KeygateProcess>(config(upstream_.port(), redis_store(redis_.port()))));
-  auto key = create_key(sidecars[0]->config_path(), "acme", "shared");
-  // Every worker (connections are dealt round robin) learns the key first, so that the round
-  // trips counted below are the rate-limit checks alone.
-  for (const auto& sidecar : sidecars)
-    for (int i = 0; i < 2; ++i) EXPECT_NE(call(sidecar->proxy_port(), "/small/x", key).status, 401);
-  redis_.command({"CONFIG", "RESETSTAT"});
-
-  EXPECT_EQ(hammer(sidecars, "/fixed/x", key, 200), 50);
-  EXPECT_EQ(hammer(sidecars, "/bucket/x", key, 200), 40);
+  const auto key = start_four_sidecars("shared");
+  EXPECT_EQ(hammer(sidecars_, "/fixed/x", key, 200), 50);
+  EXPECT_EQ(hammer(sidecars_, "/bucket/x", key, 200), 40);
   // The weighted two-window counter is exact within its first window.
-  EXPECT_EQ(hammer(sidecars, "/sliding/x", key, 200), 30);
+  EXPECT_EQ(hammer(sidecars_, "/sliding/x", key, 200), 30);
   // Concurrent checks of one worker may share a script call, never need more than one each.
   const int calls = evalsha_calls(redis_);
   EXPECT_GT(calls, 0);
@@ -196,21 +202,13 @@ TEST_F(RedisRateLimitTest, FourSidecarsAdmitExactlyTheLimit) {
 // admit more than the limit. Every worker keeps getting requests past the limit, so the leases
 // it holds are spent; the bound below allows for a worker whose client stopped first.
 TEST_F(RedisRateLimitTest, LeasesAdmitMostRequestsWithoutRedisAndNeverPastTheLimit) {
-  std::vector<std::unique_ptr<KeygateProcess>> sidecars;
-  for (int i = 0; i < 4; ++i)
-    sidecars.push_back(
-        std::make_unique<KeygateProcess>(config(upstream_.port(), redis_store(redis_.port()))));
-  auto key = create_key(sidecars[0]->config_path(), "acme", "leased");
-  for (const auto& sidecar : sidecars)
-    for (int i = 0; i < 2; ++i) EXPECT_NE(call(sidecar->proxy_port(), "/small/x", key).status, 401);
-  redis_.command({"CONFIG", "RESETSTAT"});
-
-  const int admitted = hammer(sidecars, "/leased/x", key, 1400);
+  const auto key = start_four_sidecars("leased");
+  const int admitted = hammer(sidecars_, "/leased/x", key, 1400);
   EXPECT_LE(admitted, 1000);
   EXPECT_GE(admitted, 1000 - 8 * 20);  // 4 sidecars x 2 workers, each holding at most 20
   EXPECT_LT(evalsha_calls(redis_), admitted / 2);
   std::uint64_t from_leases = 0;
-  for (const auto& sidecar : sidecars) {
+  for (const auto& sidecar : sidecars_) {
     const auto metrics = http_get(sidecar->admin_port(), "/metrics").body;
     std::smatch match;
     ASSERT_TRUE(std::regex_search(
@@ -220,7 +218,7 @@ TEST_F(RedisRateLimitTest, LeasesAdmitMostRequestsWithoutRedisAndNeverPastTheLim
   }
   EXPECT_GT(from_leases, 500u);
   if (admitted == 1000) {  // no lease left anywhere
-    auto spent = call(sidecars[0]->proxy_port(), "/leased/x", key);
+    auto spent = call(sidecars_[0]->proxy_port(), "/leased/x", key);
     EXPECT_EQ(spent.status, 429);
     EXPECT_EQ(spent.headers.value("x-ratelimit-remaining"), "0");
   }

@@ -13,24 +13,14 @@
 #include "ratelimit/redis_limiter.h"
 #include "tests/support/redis_server.h"
 #include "tests/unit/ratelimit/test_util.h"
+#include "tests/unit/redis/test_loop.h"
 
 namespace keygate::ratelimit::testing {
 
 using namespace std::chrono_literals;
 using keygate::testing::RedisServer;
 
-// Drives the io_context until `done()` holds; never sleeps blindly.
-template <class Done>
-inline bool run_until(boost::asio::io_context& io, Done done,
-                      std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    io.restart();
-    io.run_for(2ms);
-  }
-  return true;
-}
+using keygate::redis::test::run_until;
 
 inline std::int64_t evalsha_calls(const RedisServer& server) {
   const redis::Reply info = server.command({"INFO", "commandstats"});
@@ -42,13 +32,7 @@ inline std::int64_t evalsha_calls(const RedisServer& server) {
 class RedisLimiterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    conf::RedisConfig config;
-    config.host = "127.0.0.1";
-    config.port = server_.port();
-    config.connect_timeout = 1000ms;
-    config.reconnect_min = 20ms;
-    config.reconnect_max = 100ms;
-    client_ = redis::make_client(io_.get_executor(), config);
+    client_ = redis::make_client(io_.get_executor(), redis::test::config_for(server_));
     client_->start();
     ASSERT_TRUE(run_until(io_, [&] { return client_->connected(); }));
     local_ = std::make_shared<InMemoryLimiter>(clock_.clock(),
