@@ -78,6 +78,8 @@ void LeaseTable::on_answer(const Ask& ask, const EffectivePolicy& policy,
   const std::int64_t window = policy.effective_window_ms();
   const bool bucket = policy.effective_algorithm() == Algorithm::token_bucket;
   lease.limit = policy.limit;
+  lease.window_ms = window;
+  lease.bucket_size = policy.bucket_size();
   lease.left = grant->requests;
   lease.other_remaining =
       grant->remaining > grant->requests ? grant->remaining - grant->requests : 0;
@@ -97,6 +99,8 @@ void LeaseTable::on_answer(const Ask& ask, const EffectivePolicy& policy,
 }
 
 void LeaseTable::make_room(std::int64_t now_ms) {
+  if (now_ms < next_sweep_ms_) return;
+  next_sweep_ms_ = now_ms + kSweepEveryMs;
   std::erase_if(entries_, [now_ms](const auto& entry) {
     const Lease& lease = entry.second;
     return !lease.asked && (lease.left == 0 || now_ms >= lease.valid_until_ms);

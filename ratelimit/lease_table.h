@@ -12,7 +12,8 @@
 // nothing and requests are decided one by one in Redis again.
 //
 // One table per worker thread; not thread-safe. Bounded by `max_entries` counters: when full,
-// expired leases are dropped, and if none has expired no new lease is asked for.
+// ended leases are dropped (at most once a second, so a flood of new counters cannot make
+// every request walk the table), and until there is room no new lease is asked for.
 #pragma once
 
 #include <cstdint>
@@ -68,7 +69,10 @@ class LeaseTable {
 
  private:
   struct Lease {
-    std::uint64_t limit = 0;            // the policy's limit at the grant: a change voids the lease
+    // The policy at the grant: a change (an override, a reload) voids the lease.
+    std::uint64_t limit = 0;
+    std::int64_t window_ms = 0;
+    std::uint64_t bucket_size = 0;
     std::uint64_t left = 0;             // requests still to admit
     std::uint64_t other_remaining = 0;  // what the counter had left besides this lease
     std::int64_t reset_ms = 0;
@@ -83,14 +87,19 @@ class LeaseTable {
   };
 
   static bool usable(const Lease& lease, const EffectivePolicy& policy, std::int64_t now_ms) {
-    return lease.left > 0 && now_ms < lease.valid_until_ms && lease.limit == policy.limit;
+    return lease.left > 0 && now_ms < lease.valid_until_ms && lease.limit == policy.limit &&
+           lease.window_ms == policy.effective_window_ms() &&
+           lease.bucket_size == policy.bucket_size();
   }
   void make_room(std::int64_t now_ms);
+  // A full table is swept for ended leases at most this often: a sweep walks every entry.
+  static constexpr std::int64_t kSweepEveryMs = 1000;
 
   const std::size_t max_entries_;
   std::unordered_map<std::string, Lease, StringHash, std::equal_to<>> entries_;
   std::string key_;            // scratch: the identity of the counter being looked up
   std::vector<Lease*> found_;  // scratch: the leases of the request being admitted
+  std::int64_t next_sweep_ms_ = 0;
 };
 
 }  // namespace keygate::ratelimit

@@ -83,7 +83,7 @@ TEST(LeaseTableTest, ALeaseEndsWhenItsWindowDoesOnTheLocalClock) {
   EXPECT_FALSE(table.try_admit(policies, subject(), 56000).has_value());
 }
 
-TEST(LeaseTableTest, HoldsAtMostMaxEntriesCountersAndDropsExpiredOnesForRoom) {
+TEST(LeaseTableTest, HoldsAtMostMaxEntriesCountersAndDropsEndedOnesForRoom) {
   LeaseTable table(2);
   const std::vector<EffectivePolicy> policies{minute(5)};
   for (const char* key : {"key_a", "key_b"}) {
@@ -96,6 +96,17 @@ TEST(LeaseTableTest, HoldsAtMostMaxEntriesCountersAndDropsExpiredOnesForRoom) {
   // Once the leases have ended there is room again.
   EXPECT_EQ(prepare(table, policies, subject("key_c"), 60000).sizes[0], 5u);
   EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(LeaseTableTest, AFullTableIsSweptAtMostOnceASecond) {
+  LeaseTable table(1);
+  const std::vector<EffectivePolicy> policies{minute(5)};
+  const Asked a = prepare(table, policies, subject("key_a"), 0);
+  // A lease that ends at 300 ms.
+  table.on_answer(a.asks[0], policies[0], LeaseTable::Grant{5, 900, 300, 0, 0});
+  EXPECT_EQ(prepare(table, policies, subject("key_b"), 100).sizes[0], 0u);  // swept: none ended
+  EXPECT_EQ(prepare(table, policies, subject("key_b"), 400).sizes[0], 0u);  // too soon to sweep
+  EXPECT_EQ(prepare(table, policies, subject("key_b"), 1100).sizes[0], 5u);
 }
 
 }  // namespace

@@ -126,11 +126,14 @@ TEST_F(RedisLimiterLeaseTest, ALeaseEndsWithTheWindowItWasChargedIn) {
   EXPECT_FALSE(from_lease(policies));
 }
 
-TEST_F(RedisLimiterLeaseTest, AChangedLimitVoidsTheLease) {
+TEST_F(RedisLimiterLeaseTest, AChangedLimitOrWindowVoidsTheLease) {
   EffectivePolicy p = leased(policy("minute", Algorithm::fixed_window, 10000, 60000), 50);
   ASSERT_TRUE(check({p}).allowed());
   ASSERT_TRUE(from_lease({p}));
   p.limit = 20000;  // e.g. a per-key override
+  EXPECT_FALSE(from_lease({p}));
+  ASSERT_TRUE(from_lease({p}));  // that call took a lease for the new limit
+  p.window_ms = 120000;
   EXPECT_FALSE(from_lease({p}));
 }
 
