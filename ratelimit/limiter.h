@@ -23,7 +23,7 @@ class Limiter {
                      std::function<void(Decision)> done) = 0;
 
   // The decision, when it can be made without waiting (a lease, an in-process counter); none:
-  // ask check(). What it decides is charged like check() would.
+  // ask check(), which does not look again. What it decides is charged like check() would.
   virtual std::optional<Decision> decide_now(std::span<const EffectivePolicy> policies,
                                              const Subject& subject) = 0;
 };

@@ -68,13 +68,10 @@ std::optional<Decision> RedisLimiter::decide_now(std::span<const EffectivePolicy
 
 void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subject& subject,
                          std::function<void(Decision)> done) {
-  if (auto decision = decide_now(policies, subject)) {
-    done(std::move(*decision));
-    return;
-  }
   ++stats_.checks;
+  const std::int64_t now = options_.clock();
   if (policies.empty()) {
-    done(decide({}, options_.clock()));
+    done(decide({}, now));
     return;
   }
   if (!breaker_.allow()) {
@@ -89,12 +86,10 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
       pending_ = std::move(spare_batches_.back());
       spare_batches_.pop_back();
     }
-    std::optional<std::int64_t> now;
-    if (!options_.server_time) now = options_.clock();
-    pending_->script.reset(now);
+    pending_->script.reset(options_.server_time ? std::nullopt : std::optional(now));
   }
   std::vector<LeaseTable::Ask> asks;
-  leases_.prepare_asks(policies, subject, options_.clock(), lease_sizes_, asks);
+  leases_.prepare_asks(policies, subject, now, lease_sizes_, asks);
   pending_->script.add(options_.key_prefix, policies, subject, lease_sizes_);
   pending_->calls.push_back(
       Call{{policies.begin(), policies.end()}, subject, std::move(done), std::move(asks)});

@@ -75,6 +75,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   RedisLimiter(boost::asio::any_io_executor executor, std::shared_ptr<redis::Client> client,
                RedisLimiterOptions options);
 
+  // In Redis (asking for leases where policies take them); leases are decide_now()'s.
   void check(std::span<const EffectivePolicy> policies, const Subject& subject,
              std::function<void(Decision)> done) override;
   // From leases only (lease_table.h).

@@ -34,17 +34,12 @@ class RedisLimiterLeaseTest : public RedisLimiterTest {
  protected:
   struct Answer {
     Decision decision;
-    bool from_lease = false;  // answered before check() returned: no Redis call
+    bool from_lease = false;  // decided by decide_now(): no Redis call
   };
   Answer check_noting_lease(RedisLimiter& limiter, const std::vector<EffectivePolicy>& policies,
                             const Subject& s = subject()) {
-    auto decision = std::make_shared<std::optional<Decision>>();
-    limiter.check(policies, s, [decision](Decision d) { *decision = std::move(d); });
-    Answer answer;
-    answer.from_lease = decision->has_value();
-    EXPECT_TRUE(testing::run_until(io_, [&] { return decision->has_value(); }));
-    answer.decision = decision->value_or(Decision{});
-    return answer;
+    if (auto now = limiter.decide_now(policies, s)) return {*now, true};
+    return {check(limiter, policies, s), false};
   }
   bool from_lease(const std::vector<EffectivePolicy>& policies) {
     return check_noting_lease(*limiter_, policies).from_lease;
