@@ -47,15 +47,30 @@ void append_escaped(std::string& out, std::string_view value) {
 
 namespace {
 
+// What the hash tag is made of: the org when there is one, else the key id, else the client
+// address (marked, so that no id can pass for an address).
+struct Tag {
+  bool by_address;
+  std::string_view id;
+};
+
+Tag tag_of(const Subject& subject) {
+  if (!subject.org_id.empty()) return {false, subject.org_id};
+  if (!subject.key_id.empty()) return {false, subject.key_id};
+  return {true, subject.client_ip};
+}
+
 void append_hash_tag(std::string& out, const Subject& subject) {
-  if (!subject.org_id.empty()) {
-    append_escaped(out, subject.org_id);
-  } else if (!subject.key_id.empty()) {
-    append_escaped(out, subject.key_id);
-  } else {
-    out.append("ip:");
-    append_escaped(out, subject.client_ip);
-  }
+  const Tag tag = tag_of(subject);
+  if (tag.by_address) out.append("ip:");
+  append_escaped(out, tag.id);
+}
+
+// Length first, so that no value can run into the next.
+void append_part(std::string& out, std::string_view value) {
+  const auto size = static_cast<std::uint32_t>(value.size());
+  out.append(reinterpret_cast<const char*>(&size), sizeof size);
+  out.append(value);
 }
 
 }  // namespace
@@ -80,26 +95,12 @@ void append_counter_key(std::string& out, std::string_view prefix, const Effecti
   append_escaped(out, scope.id);
 }
 
-namespace {
-
-// Length first, so that no value can run into the next.
-void append_part(std::string& out, std::string_view value) {
-  const auto size = static_cast<std::uint32_t>(value.size());
-  out.append(reinterpret_cast<const char*>(&size), sizeof size);
-  out.append(value);
-}
-
-}  // namespace
-
 void append_counter_identity(std::string& out, const EffectivePolicy& policy,
                              const Subject& subject) {
   const Scope scope = scope_of(policy.per, subject);
-  // The hash tag, as append_hash_tag picks it (an address tag is marked, as there).
-  const bool by_address = subject.org_id.empty() && subject.key_id.empty();
-  append_part(out, by_address ? "ip" : "");
-  append_part(out, !subject.org_id.empty()   ? subject.org_id
-                   : !subject.key_id.empty() ? subject.key_id
-                                             : subject.client_ip);
+  const Tag tag = tag_of(subject);
+  append_part(out, tag.by_address ? "ip" : "");
+  append_part(out, tag.id);
   append_part(out, policy.name);
   append_part(out, scope.kind);
   append_part(out, scope.id);
