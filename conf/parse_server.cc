@@ -52,11 +52,19 @@ void parse_listeners(const YamlValue& value, ParseContext& ctx) {
   ctx.config.listeners.clear();
   std::set<std::pair<std::string, int>> seen;
   for (const YamlValue& item : items) {
-    auto map = YamlMap::open(item, {"address", "port"}, ctx.diag);
+    auto map = YamlMap::open(item, {"address", "port", "trusted_proxies"}, ctx.diag);
     if (!map) continue;
     ListenerConfig listener;
     read_ip_address(*map, "address", listener.address);
     map->read_integer("port", listener.port);
+    if (map->read("trusted_proxies", listener.trusted_proxies)) {
+      for (const auto& cidr : listener.trusted_proxies)
+        if (!is_cidr(cidr))
+          ctx.diag.error(map->get("trusted_proxies").mark,
+                         "listener trusted_proxies entries must be addresses or networks in CIDR "
+                         "notation (e.g. 10.0.0.0/8), got '" +
+                             cidr + "'");
+    }
     // Port 0 asks the kernel for a free port each time, so only fixed ports can clash.
     if (listener.port != 0 && !seen.emplace(listener.address, listener.port).second) {
       ctx.diag.error(item.mark, "listener " + listener.address + ":" +
@@ -91,7 +99,7 @@ void parse_admin(const YamlValue& value, ParseContext& ctx) {
 void parse_limits(const YamlValue& value, ParseContext& ctx) {
   auto map = YamlMap::open(value,
                            {"max_header", "max_body", "client_header_timeout", "idle_timeout",
-                            "body_timeout", "drain_timeout", "max_connections"},
+                            "body_timeout", "drain_timeout", "max_connections", "min_body_rate"},
                            ctx.diag);
   if (!map) return;
   LimitsConfig& limits = ctx.config.limits;
@@ -111,6 +119,24 @@ void parse_limits(const YamlValue& value, ParseContext& ctx) {
   map->read_duration("body_timeout", limits.body_timeout);
   map->read_duration("drain_timeout", limits.drain_timeout, ZeroDuration::allowed);
   map->read_integer("max_connections", limits.max_connections, 1);
+  map->read_size("min_body_rate", limits.min_body_rate);
+}
+
+void parse_http(const YamlValue& value, ParseContext& ctx) {
+  auto map = YamlMap::open(
+      value, {"normalize_path", "merge_slashes", "escaped_slashes", "headers_with_underscores"},
+      ctx.diag);
+  if (!map) return;
+  HttpConfig& http = ctx.config.http;
+  map->read("normalize_path", http.normalize_path);
+  map->read("merge_slashes", http.merge_slashes);
+  map->read_enum<HttpConfig::EscapedSlashes>(
+      "escaped_slashes", http.escaped_slashes,
+      {{"reject", HttpConfig::EscapedSlashes::reject}, {"keep", HttpConfig::EscapedSlashes::keep}});
+  map->read_enum<HttpConfig::Underscores>("headers_with_underscores", http.headers_with_underscores,
+                                          {{"drop", HttpConfig::Underscores::drop},
+                                           {"reject", HttpConfig::Underscores::reject},
+                                           {"allow", HttpConfig::Underscores::allow}});
 }
 
 void parse_access_log(const YamlValue& value, ParseContext& ctx) {

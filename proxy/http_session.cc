@@ -13,9 +13,12 @@
 #include <memory>
 #include <optional>
 
+#include "auth/stray_keys.h"
 #include "proxy/error_body.h"
 #include "proxy/header_rewrite.h"
+#include "proxy/host_header.h"
 #include "proxy/http_head.h"
+#include "proxy/path_normalize.h"
 #include "proxy/request_context.h"
 #include "proxy/request_guard.h"
 #include "proxy/request_steps.h"
@@ -63,7 +66,8 @@ struct Outcome {
 
 class Session final : public HttpSession, public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, Socket socket) : worker_(worker), client_(std::move(socket)) {
+  Session(Worker& worker, Socket socket, std::size_t listener)
+      : worker_(worker), client_(std::move(socket)), listener_(listener) {
     boost::system::error_code ec;
     const auto remote = client_.remote_endpoint(ec);
     if (!ec) {
@@ -182,10 +186,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     auto& req = parser.get();
     const auto version = req.version();
     const bool client_keep_alive = req.keep_alive();
-    std::string_view target = req.target();
-    const auto query_at = target.find('?');
-    path_.assign(target.substr(0, query_at));
-    const std::string_view path = path_;
+    const std::string_view target = req.target();
+    path_.assign(target.substr(0, target.find('?')));  // for the access log until routed
+    std::string_view path = path_;
     const std::string method(req.method_string());
     ensure_request_id(req.base(), request_id_);
     const std::string_view request_id = request_id_;
@@ -210,7 +213,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       entry.upstream_ms = outcome.upstream_ms;
       entry.total_ms = ms_since(started);
       entry.request_id = request_id;
-      entry.client_ip = client_ip_;
+      entry.client_ip = origin_.ip.empty() ? std::string_view(client_ip_) : origin_.ip;
       if (ctx && ctx->key) {
         entry.key_id = ctx->key->id;
         entry.key_prefix = ctx->key->prefix;
@@ -221,17 +224,27 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (ctx) finish_request(worker_, *ctx, outcome.status);
     };
 
-    // Framing first: nothing ambiguous travels further.
-    if (auto bad = check_request_framing(req)) {
+    // Framing first: nothing ambiguous travels further. Then the head is made into what
+    // keygate routes on and forwards: clean headers, a valid Host, a normal path.
+    origin_ = {};
+    upgrade_ = req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
+    std::optional<ErrorSpec> bad = check_request_framing(req);
+    if (!bad) bad = clean_request_headers(req.base(), *snapshot.config, upgrade_);
+    if (!bad) bad = route_target(req, target, snapshot.config->http);
+    if (bad) {
       worker_.state().metrics.rejected.with({std::string(bad->code)}).inc();
       outcome.status = bad->status;
       co_await send_local(version, bad->status, error_body(*bad), {}, false, request_id);
       finish("rejected");
       co_return false;
     }
+    path = path_;
+    origin_ = resolve_client_origin(req.base(), client_address_, client_ip_,
+                                    listener_ < snapshot.trusted_proxies.size()
+                                        ? std::span(snapshot.trusted_proxies[listener_])
+                                        : std::span<const auth::Cidr>());
 
-    const std::string_view host = req[http::field::host];
-    const conf::RouteConfig* route_config = snapshot.router.match(host, method, path);
+    const conf::RouteConfig* route_config = snapshot.router.match(host_name_, method, path);
     if (!route_config) {
       outcome.status = 404;
       const bool keep = client_keep_alive && parser.is_done();
@@ -255,8 +268,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       parser.body_limit(max_body);
     }
 
-    ctx.emplace(RequestContext{req.base(), snapshot, *route, client_address_, client_ip_,
-                               std::string(target)});
+    ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_});
     if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
     if (ctx->answer) {
       outcome.status = ctx->answer->status;
@@ -274,6 +286,58 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     co_return keep;
   }
 
+  // The request's Host and path as keygate routes on them, and as the upstream gets them:
+  // sets host_name_, path_ and target_ (normalised path and the query as sent), and the Host
+  // header. An absolute-form target ("GET http://host/path") names the host itself, which
+  // then replaces Host (RFC 9112 §3.2.2).
+  std::optional<ErrorSpec> route_target(RequestHeader& req, std::string_view target,
+                                        const conf::HttpConfig& http_config) {
+    auto invalid = [](const char* message) {
+      return ErrorSpec{400, "invalid_request_error", "bad_request", message};
+    };
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme))
+        continue;
+      const auto rest = target.substr(scheme.size());
+      const auto end = rest.find_first_of("/?");
+      req.set(http::field::host, rest.substr(0, end));
+      target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+      break;
+    }
+    std::string_view port;
+    if (!parse_host_header(req[http::field::host], host_name_, port))
+      return invalid("Invalid Host header");
+    // The upstream gets the Host the route was chosen by.
+    const auto sent = req[http::field::host];
+    if (sent.size() != host_name_.size() + (port.empty() ? 0 : port.size() + 1) ||
+        !sent.starts_with(host_name_)) {
+      std::string normal = host_name_;
+      if (!port.empty()) normal.append(":").append(port);
+      req.set(http::field::host, normal);
+    }
+
+    const auto query_at = target.find('?');
+    path_.assign(target.substr(0, query_at));
+    if (path_.empty() || path_.front() == '?') path_.insert(0, "/");
+    if (path_.front() != '/' && path_ != "*")
+      return invalid("The request target must be a path (origin-form) or an absolute URL");
+    bool changed = false;
+    switch (normalize_path(path_, http_config, normalized_, changed)) {
+      case PathVerdict::ok:
+        break;
+      case PathVerdict::bad_escape:
+        return invalid("Malformed percent-encoding in the request path");
+      case PathVerdict::escaped_slash:
+        return invalid("An encoded '/' or '\\' in the request path is not accepted");
+      case PathVerdict::bad_character:
+        return invalid("Invalid character in the request path");
+    }
+    if (changed) path_.swap(normalized_);
+    target_.assign(path_);
+    if (query_at != std::string_view::npos) target_.append(target.substr(query_at));
+    return std::nullopt;
+  }
+
   // Relays the request upstream and the response back. Returns whether the client
   // connection may be kept.
   awaitable<bool> forward(const Snapshot& snapshot, RequestParser& parser, RequestContext& ctx,
@@ -286,16 +350,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const auto version = req.version();
     const bool is_head = req.method() == http::verb::head;
 
-    // Upgrade (WebSocket): the only hop-by-hop header that must cross, with Connection.
-    const bool upgrade =
-        req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
+    // Upgrade (WebSocket): the only hop-by-hop header that crossed, with Connection.
+    const bool upgrade = upgrade_;
     const bool expects_continue =
         beast::iequals(req[http::field::expect], "100-continue") && !parser.is_done();
     const bool request_chunked = parser.chunked();
 
-    strip_hop_by_hop(req.base(), upgrade);
     if (expects_continue) req.erase(http::field::expect);  // keygate answers 100 itself
-    add_forwarded_headers(req.base(), ctx.client_ip);
+    set_forwarded_headers(req.base(), origin_, client_ip_, "http", req[http::field::host]);
+    // A key in a query parameter the route does not read it from is still a raw key.
+    if (auto without = auth::remove_key_like_params(ctx.target, snapshot.config->keys))
+      ctx.target = std::move(*without);
     std::string upstream_target;
     {
       std::string_view t = ctx.target;
@@ -313,7 +378,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     } else {
       req.keep_alive(true);
     }
-    if (request_chunked) req.chunked(true);
+    set_framing(req.base(), parser.content_length(), request_chunked);
 
     // Upstream connection: a stale pooled one may fail before anything reached the server;
     // a request whose body has not been touched can then go again on a fresh connection.
@@ -385,14 +450,20 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     auto body_error = RelayError::none;
     if (!bodyless) {
-      body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
-                                       limits.body_timeout, outcome.bytes_in);
+      body_error =
+          co_await relay_body(client_, buffer_, parser, conn->socket, *sr, limits.body_timeout,
+                              outcome.bytes_in, route.min_body_rate.value_or(limits.min_body_rate));
     }
     if (body_error != RelayError::none) {
       release_upstream(*pool, std::move(conn), false);
       if (body_error == RelayError::too_large) {
         outcome.status = 413;
         co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
+                            request_id_);
+      } else if (body_error == RelayError::too_slow) {
+        worker_.state().metrics.rejected.with({"body_too_slow"}).inc();
+        outcome.status = 408;
+        co_await send_local(version, 408, error_body(errors::request_timeout), {}, false,
                             request_id_);
       } else if (body_error == RelayError::input) {
         // A malformed or stalled request body: say so, then drop the connection.
@@ -462,13 +533,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool has_body = !is_head && outcome.status != 204 && outcome.status != 304;
     bool keep_client =
         client_keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
-    if (has_body && !response_has_length) {
-      if (version >= 11) {
-        res.chunked(true);
-      } else {
-        keep_client = false;
-      }
-    }
+    if (has_body && !response_has_length && version < 11) keep_client = false;
+    set_framing(res.base(), rp->content_length(),
+                has_body && !response_has_length && version >= 11);
     res.keep_alive(keep_client);
 
     // The common case: a body of known length that is already here (or none). It is parsed
@@ -531,15 +598,21 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     co_return keep_client;
   }
 
-  enum class RelayError { none = 0, input, output, too_large };
+  enum class RelayError { none = 0, input, output, too_large, too_slow };
 
   // Streams a message body from `input` (through its parser) to `output` (through its
   // serializer) in pieces of kRelayBufferBytes, the Beast relay() pattern. Each read and
   // write gets `timeout`: a peer that stops making progress is dropped.
+  //
+  // With `min_rate` (bytes per second), reading also has to keep that average once `timeout`
+  // has passed: a body that trickles in just fast enough to beat the idle deadline is cut too.
   template <class Input, class Parser, class Output, class Serializer>
   awaitable<RelayError> relay_body(Input& input, beast::flat_buffer& input_buffer, Parser& p,
                                    Output& output, Serializer& sr,
-                                   std::chrono::milliseconds timeout, std::uint64_t& bytes) {
+                                   std::chrono::milliseconds timeout, std::uint64_t& bytes,
+                                   std::uint64_t min_rate = 0) {
+    const auto started = CoarseClock::now();
+    std::uint64_t read = 0;
     if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
     // Beast reads at most the buffer's spare capacity at a time: without room, a large
     // body would move in header-sized sips.
@@ -557,6 +630,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         body.data = buf;
         body.size = kRelayBufferBytes;
         arm(timeout);
+        if (min_rate != 0) {
+          const auto due = started + timeout + std::chrono::milliseconds(read * 1000 / min_rate);
+          if (due < deadline_) deadline_ = due;
+        }
         // read_some, not read: whatever has arrived is passed on at once instead of waiting
         // for a full buffer, so streamed bodies (server-sent events, long polls) flow.
         boost::system::error_code ec;
@@ -567,8 +644,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         }
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return RelayError::too_large;
+        if (min_rate != 0 && timed_out(ec)) co_return RelayError::too_slow;
         if (ec) co_return RelayError::input;
         body.size = kRelayBufferBytes - body.size;
+        read += body.size;
         // An empty piece must not reach the serializer, which would frame it as a zero-length
         // chunk, that is a last-chunk: with nothing for the body yet (say, only a chunk-size
         // line arrived) read again; at the end (only the last-chunk arrived) let it finish.
@@ -688,6 +767,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   Worker& worker_;
   Socket client_;
+  std::size_t listener_;  // index into the configuration's listeners
   CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
   bool timed_out_ = false;
   bool head_request_ = false;  // the request being answered is a HEAD: answers carry no body
@@ -705,13 +785,18 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::string head_;        // a message head being written
   std::string path_;        // the request's path, for routing and the access log
   std::string request_id_;  // the X-Request-Id that goes upstream and back
+  std::string host_name_;   // the Host the request is routed by (parse_host_header)
+  std::string target_;      // normalised path and query, as routed
+  std::string normalized_;  // scratch for normalize_path
+  ClientOrigin origin_;     // who sent the request (trusted proxies considered)
+  bool upgrade_ = false;    // the client asked for a protocol upgrade
   bool idle_ = false;
 };
 
 }  // namespace
 
-void HttpSession::start(Worker& worker, Socket socket) {
-  std::make_shared<Session>(worker, std::move(socket))->run();
+void HttpSession::start(Worker& worker, Socket socket, std::size_t listener) {
+  std::make_shared<Session>(worker, std::move(socket), listener)->run();
 }
 
 }  // namespace keygate::proxy

@@ -14,8 +14,9 @@ class Worker;
 
 class HttpSession {
  public:
-  // Takes ownership of an accepted socket whose executor is `worker`'s io_context.
-  static void start(Worker& worker, Socket socket);
+  // Takes ownership of an accepted socket whose executor is `worker`'s io_context;
+  // `listener` indexes the configuration's listeners.
+  static void start(Worker& worker, Socket socket, std::size_t listener);
 
   // Closes the connection when it is waiting for the next keep-alive request (drain).
   virtual void close_if_idle() = 0;

@@ -79,12 +79,6 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
   }
 }
 
-void remove_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names) {
-  for (const auto* name :
-       {&names.key_id, &names.org, &names.environment, &names.key_type, &names.scopes, &names.plan})
-    if (!name->empty()) fields.erase(*name);
-}
-
 void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names,
                           const auth::KeyRecord& key, const auth::OrgRecord* org,
                           std::string_view default_plan) {
@@ -214,8 +208,7 @@ void apply_limit_decision(WorkerServices& services, RequestContext& ctx,
 }  // namespace
 
 bool request_steps_apply(Worker& worker, RequestContext& ctx) {
-  // Identity headers only ever come from keygate: a client must not be able to claim one.
-  remove_identity_headers(ctx.header, ctx.snapshot.config->identity_headers);
+  // A client's identity headers, in any spelling, are gone already (clean_request_headers).
   auto* services = worker.services();
   if (!services) return false;
   if (ctx.route.config->auth.required) return true;

@@ -139,7 +139,7 @@ class Server {
         return false;
       }
       log_listening("proxy", listener.address, acceptor->local_endpoint().port());
-      asio::co_spawn(control_, accept_loop(*acceptor), asio::detached);
+      asio::co_spawn(control_, accept_loop(*acceptor, acceptors_.size()), asio::detached);
       acceptors_.push_back(std::move(acceptor));
     }
     return true;
@@ -147,7 +147,7 @@ class Server {
 
   // Accepts on the control thread and deals connections to workers round robin, which
   // spreads a handful of long keep-alive connections evenly (SO_REUSEPORT hashing may not).
-  awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
     std::size_t next = 0;
     boost::system::error_code ec;
     const auto protocol = acceptor.local_endpoint(ec).protocol();
@@ -172,13 +172,13 @@ class Server {
       // operation on its sockets happens on its own thread.
       OwnedFd fd{socket.release(ec)};
       if (ec) continue;
-      asio::post(worker.io(), [&worker, protocol, fd = std::move(fd)]() mutable {
+      asio::post(worker.io(), [&worker, protocol, listener, fd = std::move(fd)]() mutable {
         Socket client(worker.io());
         boost::system::error_code assign_ec;
         client.assign(protocol, fd.get(), assign_ec);
         if (assign_ec) return;  // the descriptor closes with `fd`
         fd.release();
-        HttpSession::start(worker, std::move(client));
+        HttpSession::start(worker, std::move(client), listener);
       });
     }
   }

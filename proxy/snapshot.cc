@@ -20,6 +20,11 @@ Snapshot::Snapshot(conf::ConfigPtr cfg, ProxyMetrics& metrics)
     rt.upstream_latency = &metrics.upstream_latency.with({route.name});
     routes.push_back(rt);
   }
+  for (const auto& listener : config->listeners) {
+    auto& cidrs = trusted_proxies.emplace_back();
+    for (const auto& text : listener.trusted_proxies)
+      if (auto cidr = auth::Cidr::parse(text)) cidrs.push_back(*cidr);  // validated at load
+  }
 }
 
 }  // namespace keygate::proxy

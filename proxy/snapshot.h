@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "auth/cidr.h"
 #include "conf/config.h"
 #include "proxy/metrics_registry.h"
 #include "proxy/router.h"
@@ -27,6 +28,8 @@ struct Snapshot {
   conf::ConfigPtr config;
   Router router;
   std::vector<RouteRuntime> routes;  // parallel to config->routes
+  // Parallel to config->listeners: the peers whose forwarding headers are believed.
+  std::vector<std::vector<auth::Cidr>> trusted_proxies;
 
   const RouteRuntime& runtime(const conf::RouteConfig* route) const {
     return routes[static_cast<std::size_t>(route - config->routes.data())];

@@ -479,3 +479,50 @@ TEST(ConfigErrors, EveryErrorIsReportedInFileOrder) {
 
 }  // namespace
 }  // namespace keygate::conf
+
+namespace keygate::conf {
+namespace {
+
+using testing::load_with_required;
+using testing::loaded;
+using testing::only_error;
+
+TEST(ConfigErrors, TrustedProxiesMustBeNetworks) {
+  EXPECT_EQ(only_error(load_with_required(
+                "listeners: [{port: 8080, trusted_proxies: [10.0.0.0/8, ingress]}]\n")),
+            "t.yaml:1:43: listener trusted_proxies entries must be addresses or networks in CIDR "
+            "notation (e.g. 10.0.0.0/8), got 'ingress'");
+  EXPECT_EQ(
+      only_error(load_with_required("listeners: [{port: 8080, trusted_proxies: [10.0.0.0/33]}]\n")),
+      "t.yaml:1:43: listener trusted_proxies entries must be addresses or networks in CIDR "
+      "notation (e.g. 10.0.0.0/8), got '10.0.0.0/33'");
+}
+
+TEST(ConfigErrors, HttpHygieneChoicesAreNamed) {
+  EXPECT_THAT(only_error(load_with_required("http: {escaped_slashes: decode}\n")),
+              ::testing::StartsWith(
+                  "t.yaml:1:25: http escaped_slashes must be reject or keep, got 'decode'"));
+  EXPECT_THAT(
+      only_error(load_with_required("http: {headers_with_underscores: keep}\n")),
+      ::testing::StartsWith(
+          "t.yaml:1:34: http headers_with_underscores must be drop, reject or allow, got 'keep'"));
+  EXPECT_THAT(only_error(load_with_required("http: {normalise_path: true}\n")),
+              ::testing::HasSubstr("unknown key 'normalise_path'"));
+}
+
+TEST(ConfigDefaults, RequestHygieneIsOnByDefault) {
+  auto result = load_with_required(
+      "listeners: [{port: 8080, trusted_proxies: [10.0.0.0/8, '::1']}]\n"
+      "limits: {min_body_rate: 4KiB}\n");
+  const Config& config = loaded(result);
+  EXPECT_TRUE(config.http.normalize_path);
+  EXPECT_TRUE(config.http.merge_slashes);
+  EXPECT_EQ(config.http.escaped_slashes, HttpConfig::EscapedSlashes::reject);
+  EXPECT_EQ(config.http.headers_with_underscores, HttpConfig::Underscores::drop);
+  EXPECT_EQ(config.listeners.at(0).trusted_proxies.size(), 2u);
+  EXPECT_EQ(config.limits.min_body_rate, 4096u);
+  EXPECT_EQ(Config{}.limits.min_body_rate, 1024u);
+}
+
+}  // namespace
+}  // namespace keygate::conf
