@@ -14,7 +14,8 @@ bool is_key(std::string_view segment, const conf::KeysConfig& keys) {
   if (eq == std::string_view::npos) return false;
   const auto value = segment.substr(eq + 1);
   if (value.size() < kMinKeyLength || value.size() > 3 * kMaxKeyLength) return false;
-  if (value.find_first_of("%+") == std::string_view::npos) return parse_key(value, keys).has_value();
+  if (value.find_first_of("%+") == std::string_view::npos)
+    return parse_key(value, keys).has_value();
   return parse_key(credential_detail::percent_decode(value), keys).has_value();
 }
 

@@ -13,8 +13,8 @@ int hex_value(char c) {
 }
 
 bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 // Most paths are already normal: one scan proves it without copying anything.
@@ -59,7 +59,8 @@ std::string decode_unreserved(std::string_view path) {
       out.push_back(path[i]);
       continue;
     }
-    const auto byte = static_cast<unsigned char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
+    const auto byte =
+        static_cast<unsigned char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
     if (is_unreserved(byte)) {
       out.push_back(static_cast<char>(byte));
     } else {
@@ -111,8 +112,7 @@ std::string remove_dot_segments(std::string_view path, bool merge_slashes) {
 PathVerdict normalize_path(std::string_view path, const conf::HttpConfig& http, std::string& out,
                            bool& changed) {
   changed = false;
-  if (const auto verdict = check_characters(path, http); verdict != PathVerdict::ok)
-    return verdict;
+  if (const auto verdict = check_characters(path, http); verdict != PathVerdict::ok) return verdict;
   if (!http.normalize_path || !needs_work(path, http)) return PathVerdict::ok;
   const std::string decoded = decode_unreserved(path);
   out = remove_dot_segments(decoded, http.merge_slashes);

@@ -28,10 +28,28 @@ TEST(HostHeader, NamesAreLowerCasedWithOneTrailingDotRemoved) {
 }
 
 TEST(HostHeader, MalformedHostsAreRefused) {
-  for (const char* host :
-       {"user@internal.example.com", "internal.example.com@evil", "a..b", ".a", "a.com..",
-        "host:80:80", "host:", "host:abc", "host:99999", "[::1", "::1", "[::1]x", "[::1]:",
-        "[]", "[zz::1]", "a b", "a/b", "a\\b", "a%2eb", "exa\tmple", "a,b", "a;b"}) {
+  for (const char* host : {"user@internal.example.com",
+                           "internal.example.com@evil",
+                           "a..b",
+                           ".a",
+                           "a.com..",
+                           "host:80:80",
+                           "host:",
+                           "host:abc",
+                           "host:99999",
+                           "[::1",
+                           "::1",
+                           "[::1]x",
+                           "[::1]:",
+                           "[]",
+                           "[zz::1]",
+                           "a b",
+                           "a/b",
+                           "a\\b",
+                           "a%2eb",
+                           "exa\tmple",
+                           "a,b",
+                           "a;b"}) {
     EXPECT_FALSE(parse(host).has_value()) << host;
   }
   EXPECT_FALSE(parse(std::string(300, 'a')).has_value());
