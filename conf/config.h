@@ -24,12 +24,29 @@ struct SourceMark {
   int column = 0;  // 1-based
 };
 
+// A listener in `mode: authorize` answers whether a request may pass instead of forwarding it,
+// for a front proxy that delegates authentication (docs/forward-auth.md).
+struct AuthorizeConfig {
+  // nginx: auth_request, which passes only 2xx, 401 and 403 on (the real status travels in
+  // X-Keygate-Status); traefik: ForwardAuth; envoy: ext_authz as an HTTP service.
+  enum class Flavor { nginx, traefik, envoy };
+  Flavor flavor = Flavor::nginx;
+  // Where the front proxy puts the original request (nginx and traefik); defaulted per flavor.
+  std::string method_header;
+  std::string uri_header;
+  std::string host_header;
+  std::string path_prefix;  // envoy: what its path_prefix setting puts before the original path
+};
+
 struct ListenerConfig {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;  // 0: pick a free port (tests)
   // Peers (CIDR) whose X-Forwarded-For/-Proto/-Host and Forwarded are believed: a front proxy
   // such as an ingress. From anyone else keygate replaces them with what it saw itself.
   std::vector<std::string> trusted_proxies;
+  enum class Mode { proxy, authorize };
+  Mode mode = Mode::proxy;
+  AuthorizeConfig authorize;  // mode authorize
 };
 
 struct AdminConfig {

@@ -168,7 +168,12 @@ void parse_route(const YamlValue& item, std::size_t index, ParseContext& ctx) {
   const std::string user = "route '" + route.name + "'";
 
   if (map->require("match")) parse_route_match(map->get("match"), route, ctx);
-  if (map->require("upstream") && map->read("upstream", route.upstream))
+  // Only a proxy listener forwards: a keygate that only answers front proxies (mode:
+  // authorize) needs no upstream.
+  const bool forwards =
+      std::any_of(ctx.config.listeners.begin(), ctx.config.listeners.end(),
+                  [](const ListenerConfig& l) { return l.mode == ListenerConfig::Mode::proxy; });
+  if ((!forwards || map->require("upstream")) && map->read("upstream", route.upstream))
     ctx.names.refer(NameKind::upstream, route.upstream, map->get("upstream").mark, user);
   if (map->read("strip_prefix", route.strip_prefix) && route.strip_prefix &&
       route.path_match == RouteConfig::PathMatch::exact) {

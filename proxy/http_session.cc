@@ -15,6 +15,7 @@
 
 #include "auth/stray_keys.h"
 #include "proxy/error_body.h"
+#include "proxy/forward_auth.h"
 #include "proxy/header_rewrite.h"
 #include "proxy/host_header.h"
 #include "proxy/http_head.h"
@@ -186,10 +187,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     auto& req = parser.get();
     const auto version = req.version();
     const bool client_keep_alive = req.keep_alive();
-    const std::string_view target = req.target();
+    std::string_view target = req.target();
     path_.assign(target.substr(0, target.find('?')));  // for the access log until routed
     std::string_view path = path_;
-    const std::string method(req.method_string());
+    std::string method(req.method_string());
+    // A listener in authorize mode answers a front proxy about the request it describes.
+    const auto& listeners = snapshot.config->listeners;
+    const conf::AuthorizeConfig* authorize =
+        listener_ < listeners.size() &&
+                listeners[listener_].mode == conf::ListenerConfig::Mode::authorize
+            ? &listeners[listener_].authorize
+            : nullptr;
     ensure_request_id(req.base(), request_id_);
     const std::string_view request_id = request_id_;
     head_request_ = req.method() == http::verb::head;
@@ -229,6 +237,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     origin_ = {};
     upgrade_ = req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
     std::optional<ErrorSpec> bad = check_request_framing(req);
+    if (!bad && authorize) {
+      bad = read_original_request(req, *authorize, method, original_target_);
+      target = original_target_;
+    }
     if (!bad) bad = clean_request_headers(req.base(), *snapshot.config, upgrade_);
     if (!bad) bad = route_target(req, target, snapshot.config->http);
     if (bad) {
@@ -246,18 +258,22 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     const conf::RouteConfig* route_config = snapshot.router.match(host_name_, method, path);
     if (!route_config) {
-      outcome.status = 404;
+      LocalAnswer answer{404, error_body(errors::route_not_found), {}};
+      if (authorize) adapt_denied_answer(answer, *authorize);
+      outcome.status = answer.status;
       const bool keep = client_keep_alive && parser.is_done();
-      co_await send_local(version, 404, error_body(errors::route_not_found), {}, keep, request_id);
+      co_await send_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                          request_id);
       finish("no_route");
       co_return keep;
     }
     route = &snapshot.runtime(route_config);
 
-    // Body size: refuse a declared length over the limit before reading any of it.
+    // Body size: refuse a declared length over the limit before reading any of it (a check
+    // request's body is never read).
     const auto max_body =
         route_config->max_body_bytes.value_or(snapshot.config->limits.max_body_bytes);
-    if (max_body != 0) {
+    if (max_body != 0 && !authorize) {
       if (parser.content_length() && *parser.content_length() > max_body) {
         outcome.status = 413;
         co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
@@ -270,6 +286,19 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_});
     if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
+    if (authorize) {
+      // The decision is the answer; an allowed one stays out of ctx->answer, so that usage
+      // counts it as a call that went through.
+      LocalAnswer answer = ctx->answer ? std::move(*ctx->answer) : allowed_answer(*ctx, *authorize);
+      if (ctx->answer) adapt_denied_answer(answer, *authorize);
+      for (auto& h : ctx->response_headers) answer.headers.push_back(std::move(h));
+      outcome.status = answer.status;
+      const bool keep = client_keep_alive && parser.is_done();
+      co_await send_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                          request_id);
+      finish(ctx->decision);
+      co_return keep;
+    }
     if (ctx->answer) {
       outcome.status = ctx->answer->status;
       const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
@@ -782,14 +811,15 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
   // Per request, kept as members so their capacity carries
   // over to the next request.
-  std::string head_;        // a message head being written
-  std::string path_;        // the request's path, for routing and the access log
-  std::string request_id_;  // the X-Request-Id that goes upstream and back
-  std::string host_name_;   // the Host the request is routed by (parse_host_header)
-  std::string target_;      // normalised path and query, as routed
-  std::string normalized_;  // scratch for normalize_path
-  ClientOrigin origin_;     // who sent the request (trusted proxies considered)
-  bool upgrade_ = false;    // the client asked for a protocol upgrade
+  std::string head_;             // a message head being written
+  std::string path_;             // the request's path, for routing and the access log
+  std::string request_id_;       // the X-Request-Id that goes upstream and back
+  std::string host_name_;        // the Host the request is routed by (parse_host_header)
+  std::string target_;           // normalised path and query, as routed
+  std::string original_target_;  // authorize mode: the target the front proxy asks about
+  std::string normalized_;       // scratch for normalize_path
+  ClientOrigin origin_;          // who sent the request (trusted proxies considered)
+  bool upgrade_ = false;         // the client asked for a protocol upgrade
   bool idle_ = false;
 };
 

@@ -58,8 +58,8 @@ std::string echoed_target(const HttpResponse& res) {
 class SecurityTest : public ::testing::Test {
  protected:
   void start(const std::string& extra = "", const std::string& listener_extra = "") {
-    keygate_ = std::make_unique<KeygateProcess>(
-        config_for(upstream_.url(), extra, listener_extra), with_empty_keys());
+    keygate_ = std::make_unique<KeygateProcess>(config_for(upstream_.url(), extra, listener_extra),
+                                                with_empty_keys());
   }
   void SetUp() override { start(); }
   std::uint16_t port() const { return keygate_->proxy_port(); }
@@ -67,8 +67,8 @@ class SecurityTest : public ::testing::Test {
   // A live secret key with the read scope, made by the CLI against the running file store.
   std::string make_key() {
     auto result = run_keygate_cli({"keys", "create", "--config", keygate_->config_path(), "--org",
-                                   "acme", "--name", "security test", "--env", "live", "--type", "secret",
-                                   "--scope", "read"});
+                                   "acme", "--name", "security test", "--env", "live", "--type",
+                                   "secret", "--scope", "read"});
     EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
     std::smatch match;
     static const std::regex kKey(R"(\b(sk_live_[0-9A-Za-z]{40})\b)");
@@ -101,7 +101,8 @@ class SecurityTest : public ::testing::Test {
 
   void expect_never_seen(std::string_view path) {
     for (const auto& r : upstream_.requests())
-      EXPECT_EQ(r.path().find(path), std::string::npos) << "upstream saw " << r.method << " " << r.target;
+      EXPECT_EQ(r.path().find(path), std::string::npos)
+          << "upstream saw " << r.method << " " << r.target;
   }
 
   EchoUpstream upstream_;
@@ -124,11 +125,15 @@ TEST_F(SecurityTest, ConnectionCannotUnframeABodyIntoASecondRequest) {
     const char* name;
     std::string bytes;
   } attacks[] = {
-      {"Connection: Content-Length", smuggling_request("POST", "HTTP/1.1", "Connection: Content-Length\r\n")},
-      {"close, content-length", smuggling_request("POST", "HTTP/1.1", "Connection: close, content-length\r\n")},
-      {"HTTP/1.0 keep-alive", smuggling_request("POST", "HTTP/1.0", "Connection: keep-alive, Content-Length\r\n")},
+      {"Connection: Content-Length",
+       smuggling_request("POST", "HTTP/1.1", "Connection: Content-Length\r\n")},
+      {"close, content-length",
+       smuggling_request("POST", "HTTP/1.1", "Connection: close, content-length\r\n")},
+      {"HTTP/1.0 keep-alive",
+       smuggling_request("POST", "HTTP/1.0", "Connection: keep-alive, Content-Length\r\n")},
       {"GET with a body", smuggling_request("GET", "HTTP/1.1", "Connection: Content-Length\r\n")},
-      {"Expect", smuggling_request("POST", "HTTP/1.1", "Connection: Content-Length\r\nExpect: 100-continue\r\n")},
+      {"Expect", smuggling_request("POST", "HTTP/1.1",
+                                   "Connection: Content-Length\r\nExpect: 100-continue\r\n")},
   };
   for (const auto& attack : attacks) {
     SCOPED_TRACE(attack.name);
@@ -152,9 +157,10 @@ TEST_F(SecurityTest, ConnectionCannotUnframeABodyIntoASecondRequest) {
 TEST_F(SecurityTest, ConnectionCannotStripIdentityHeadersOrHost) {
   const auto key = make_key();
   upstream_.clear();
-  const auto res = http_get(port(), "/private/x",
-                            {{"Authorization", "Bearer " + key},
-                             {"Connection", "X-Keygate-Org, X-Keygate-Scopes, Host, X-Keygate-Key-Id"}});
+  const auto res =
+      http_get(port(), "/private/x",
+               {{"Authorization", "Bearer " + key},
+                {"Connection", "X-Keygate-Org, X-Keygate-Scopes, Host, X-Keygate-Key-Id"}});
   ASSERT_EQ(res.status, 200) << res.body;
   const auto seen = last_seen();
   EXPECT_EQ(seen.header("x-keygate-org").value_or(""), "acme");
@@ -186,14 +192,14 @@ TEST_F(SecurityTest, UnderscoreNamesCanBeRefused) {
 }
 
 TEST_F(SecurityTest, DotSegmentsAndEncodingsCannotLeaveThePublicPrefix) {
-  for (const char* target : {"/public/../private/x", "/public/%2e%2e/private/x",
-                             "/public/%2E%2E/private/x", "/public//../private",
-                             "/public/./../private/x?q=1", "/public/.%2e/private"}) {
+  for (const char* target :
+       {"/public/../private/x", "/public/%2e%2e/private/x", "/public/%2E%2E/private/x",
+        "/public//../private", "/public/./../private/x?q=1", "/public/.%2e/private"}) {
     const auto res = http_get(port(), target);
     EXPECT_EQ(res.status, 401) << target << " " << res.body;  // the private route, no key
   }
-  for (const char* target : {"/public/..%2Fprivate/x", "/public/%2f../private", "/public/%5C..%5Cprivate",
-                             "/public/a%zz", "/public\\..\\private"}) {
+  for (const char* target : {"/public/..%2Fprivate/x", "/public/%2f../private",
+                             "/public/%5C..%5Cprivate", "/public/a%zz", "/public\\..\\private"}) {
     const auto res = http_get(port(), target);
     EXPECT_EQ(res.status, 400) << target << " " << res.body;
   }
@@ -208,7 +214,8 @@ TEST_F(SecurityTest, DotSegmentsAndEncodingsCannotLeaveThePublicPrefix) {
 }
 
 TEST_F(SecurityTest, HostSpellingsCannotSkipAHostRoute) {
-  for (const char* host : {"internal.example.com.", "INTERNAL.Example.Com.", "internal.example.com.:80"}) {
+  for (const char* host :
+       {"internal.example.com.", "INTERNAL.Example.Com.", "internal.example.com.:80"}) {
     const auto res = http_get(port(), "/public/x", {{"Host", host}});
     EXPECT_EQ(res.status, 401) << host << " " << res.body;
   }
@@ -219,7 +226,8 @@ TEST_F(SecurityTest, HostSpellingsCannotSkipAHostRoute) {
   }
   // Absolute-form names the host itself (RFC 9112 §3.2.2): it cannot be paired with another.
   RawConnection raw(port());
-  ASSERT_TRUE(raw.send("GET http://internal.example.com/public/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ASSERT_TRUE(
+      raw.send("GET http://internal.example.com/public/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   EXPECT_EQ(raw.read_response(5s).status, 401);
   EXPECT_EQ(upstream_.request_count(), 0u);
 }
@@ -266,8 +274,8 @@ TEST_F(SecurityTest, ContentLengthIsForwardedAsOneNormalisedValue) {
                               "Content-Length: 5\r\nContent-Length: 5\r\n"}) {
     upstream_.clear();
     RawConnection raw(port());
-    ASSERT_TRUE(raw.send(std::string("POST /public/x HTTP/1.1\r\nHost: a\r\n") + lengths +
-                         "\r\nhello"));
+    ASSERT_TRUE(
+        raw.send(std::string("POST /public/x HTTP/1.1\r\nHost: a\r\n") + lengths + "\r\nhello"));
     ASSERT_EQ(raw.read_response(5s).status, 200) << lengths;
     const auto seen = last_seen();
     EXPECT_EQ(seen.header_count("content-length"), 1u) << lengths;
@@ -286,7 +294,8 @@ TEST_F(SecurityTest, AKeyInAnUnreadQueryParameterIsNotForwarded) {
 TEST_F(SecurityTest, ATricklingUploadIsCutAtTheMinimumRate) {
   // 100 bytes every 300 ms beats body_timeout (1 s) for ever, but not min_body_rate (2 KiB/s).
   RawConnection raw(port());
-  ASSERT_TRUE(raw.send("POST /public/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"));
+  ASSERT_TRUE(
+      raw.send("POST /public/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"));
   const auto started = std::chrono::steady_clock::now();
   raw.send_slowly(std::string(100 * 40, 'x'), 100, 300ms, 20s);
   const auto res = raw.read_response(5s);
@@ -297,8 +306,8 @@ TEST_F(SecurityTest, ATricklingUploadIsCutAtTheMinimumRate) {
 // A hostile or buggy upstream sends a second response nobody asked for while its connection
 // is idle in keygate's pool: it must never reach the next client.
 TEST(SecurityPoolTest, UnsolicitedUpstreamBytesNeverReachTheNextClient) {
-  for (const char* first : {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-                            "HTTP/1.1 204 No Content\r\n\r\n"}) {
+  for (const char* first :
+       {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 204 No Content\r\n\r\n"}) {
     ScriptedUpstream upstream({first, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL", 10ms});
     KeygateProcess keygate(config_for(upstream.url()), with_empty_keys());
     for (int i = 0; i < 10; ++i) {
@@ -317,29 +326,37 @@ TEST(SecurityPoolTest, UnsolicitedUpstreamBytesNeverReachTheNextClient) {
 // see only requests the client really sent, with the private one never among them.
 TEST_F(SecurityTest, FramingMutationsNeverDesyncTheUpstream) {
   const std::string cl_te_body = "0\r\n\r\n" + kSmuggled;  // CL.TE: the back end reads TE
-  const std::string te_cl_body =                          // TE.CL: the back end reads CL
+  const std::string te_cl_body =                           // TE.CL: the back end reads CL
       "3c\r\n" + kSmuggled.substr(0, 0x3c) + "\r\n0\r\n\r\n";
   const std::vector<std::string> te_spellings = {
-      "Transfer-Encoding: chunked",        "Transfer-Encoding : chunked",
-      "Transfer-Encoding:\tchunked",       "Transfer-Encoding: xchunked",
-      "Transfer-Encoding: chunked, identity", "Transfer-Encoding: identity, chunked",
-      "Transfer-Encoding:\x0b" "chunked",  "Transfer-Encoding: \"chunked\"",
-      "Transfer-Encoding: chunk",          "Transfer-encoding: cHuNkEd",
-      "Transfer-Encoding:\r\n chunked",    "X: y\r\n Transfer-Encoding: chunked",
+      "Transfer-Encoding: chunked",
+      "Transfer-Encoding : chunked",
+      "Transfer-Encoding:\tchunked",
+      "Transfer-Encoding: xchunked",
+      "Transfer-Encoding: chunked, identity",
+      "Transfer-Encoding: identity, chunked",
+      "Transfer-Encoding:\x0b"
+      "chunked",
+      "Transfer-Encoding: \"chunked\"",
+      "Transfer-Encoding: chunk",
+      "Transfer-encoding: cHuNkEd",
+      "Transfer-Encoding:\r\n chunked",
+      "X: y\r\n Transfer-Encoding: chunked",
       "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity",
-      "Transfer_Encoding: chunked",        "Connection: Transfer-Encoding\r\nTransfer-Encoding: chunked",
+      "Transfer_Encoding: chunked",
+      "Connection: Transfer-Encoding\r\nTransfer-Encoding: chunked",
       "Transfer-Encoding: chunked\r\nConnection: Content-Length",
   };
   const std::vector<std::string> cl_spellings = {
-      "Content-Length: 5, 6", "Content-Length: +5", "Content-Length: 0x5", "Content-Length: 5 5",
-      "Content-Length: -1",   "Content-Length: 5\r\nContent-Length: 6",
+      "Content-Length: 5, 6", "Content-Length: +5", "Content-Length: 0x5",
+      "Content-Length: 5 5",  "Content-Length: -1", "Content-Length: 5\r\nContent-Length: 6",
   };
   std::vector<std::string> mutations;
   for (const auto& te : te_spellings) {
     for (const auto& body : {cl_te_body, te_cl_body}) {
       const auto cl = body == cl_te_body ? std::to_string(body.size()) : std::string("4");
-      mutations.push_back("POST /public/m HTTP/1.1\r\nHost: a\r\n" + te + "\r\nContent-Length: " +
-                          cl + "\r\n\r\n" + body);
+      mutations.push_back("POST /public/m HTTP/1.1\r\nHost: a\r\n" + te +
+                          "\r\nContent-Length: " + cl + "\r\n\r\n" + body);
       mutations.push_back("POST /public/m HTTP/1.1\r\nHost: a\r\n" + te + "\r\n\r\n" + body);
     }
   }
@@ -358,7 +375,8 @@ TEST_F(SecurityTest, FramingMutationsNeverDesyncTheUpstream) {
   std::size_t markers_answered = 0;
   for (std::size_t i = 0; i < mutations.size(); ++i) {
     RawConnection raw(port());
-    const std::string marker = "GET /public/marker-" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    const std::string marker =
+        "GET /public/marker-" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
     raw.send(mutations[i] + marker);
     // Whatever comes back until the marker's answer, or until keygate closes or goes quiet:
     // answers for the mutation, for the smuggled text as keygate parsed it, for the marker.

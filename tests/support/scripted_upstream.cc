@@ -115,7 +115,8 @@ ScriptedUpstream::ScriptedUpstream(ScriptedUpstreamOptions options)
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
   socklen_t len = sizeof addr;
-  if (impl_->listener < 0 || ::bind(impl_->listener, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+  if (impl_->listener < 0 ||
+      ::bind(impl_->listener, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
       ::listen(impl_->listener, 64) != 0 ||
       ::getsockname(impl_->listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     throw std::runtime_error("scripted upstream: cannot listen on 127.0.0.1");
@@ -123,7 +124,9 @@ ScriptedUpstream::ScriptedUpstream(ScriptedUpstreamOptions options)
   impl_->acceptor = std::thread([this] { impl_->accept_loop(); });
 }
 
-ScriptedUpstream::~ScriptedUpstream() { stop(); }
+ScriptedUpstream::~ScriptedUpstream() {
+  stop();
+}
 
 void ScriptedUpstream::stop() {
   if (impl_->stopping.exchange(true)) return;
@@ -137,11 +140,21 @@ void ScriptedUpstream::stop() {
   ::close(impl_->listener);
 }
 
-std::uint16_t ScriptedUpstream::port() const { return impl_->port; }
-std::string ScriptedUpstream::url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
-std::size_t ScriptedUpstream::requests() const { return impl_->requests; }
-std::size_t ScriptedUpstream::extras_sent() const { return impl_->extras; }
-std::size_t ScriptedUpstream::connections() const { return impl_->connections; }
+std::uint16_t ScriptedUpstream::port() const {
+  return impl_->port;
+}
+std::string ScriptedUpstream::url() const {
+  return "http://127.0.0.1:" + std::to_string(impl_->port);
+}
+std::size_t ScriptedUpstream::requests() const {
+  return impl_->requests;
+}
+std::size_t ScriptedUpstream::extras_sent() const {
+  return impl_->extras;
+}
+std::size_t ScriptedUpstream::connections() const {
+  return impl_->connections;
+}
 
 std::vector<std::string> ScriptedUpstream::heads() const {
   std::lock_guard lock(impl_->mutex);

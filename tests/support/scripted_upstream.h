@@ -33,9 +33,9 @@ class ScriptedUpstream {
 
   std::uint16_t port() const;
   std::string url() const;
-  std::size_t requests() const;      // request heads read so far
-  std::size_t extras_sent() const;   // times `extra` was written
-  std::size_t connections() const;   // accepted so far
+  std::size_t requests() const;            // request heads read so far
+  std::size_t extras_sent() const;         // times `extra` was written
+  std::size_t connections() const;         // accepted so far
   std::vector<std::string> heads() const;  // every request head, as received
   // Polls until extras_sent() reaches `count`.
   bool wait_for_extras(std::size_t count,

@@ -526,3 +526,48 @@ TEST(ConfigDefaults, RequestHygieneIsOnByDefault) {
 
 }  // namespace
 }  // namespace keygate::conf
+
+namespace keygate::conf {
+namespace {
+
+using testing::load;
+using testing::loaded;
+using testing::only_error;
+
+constexpr const char* kAuthorizeOnly = R"(routes: [{match: {path_prefix: /}}]
+store: {kind: file, file: keys.yaml}
+)";
+
+TEST(ConfigErrors, AuthorizeSettingsBelongToAuthorizeListeners) {
+  EXPECT_EQ(only_error(load_with_required("listeners: [{port: 1, authorize: {flavor: envoy}}]\n")),
+            "t.yaml:1:34: listener authorize settings need mode: authorize");
+  EXPECT_EQ(
+      only_error(load("listeners: [{port: 1, mode: authorize, authorize: {path_prefix: /x}}]\n" +
+                      std::string(kAuthorizeOnly))),
+      "t.yaml:1:65: listener authorize path_prefix only applies to flavor envoy");
+  EXPECT_EQ(only_error(load("listeners: [{port: 1, mode: authorize, authorize: {flavor: envoy, "
+                            "uri_header: X-Uri}}]\n" +
+                            std::string(kAuthorizeOnly))),
+            "t.yaml:1:79: listener authorize uri_header does not apply to flavor envoy: ext_authz "
+            "sends the original method, path and Host as its own");
+  EXPECT_EQ(only_error(load("listeners: [{port: 1, mode: authorize, authorize: {flavor: envoy, "
+                            "path_prefix: ext/}}]\n" +
+                            std::string(kAuthorizeOnly))),
+            "t.yaml:1:80: listener authorize path_prefix must start with '/' and not end with "
+            "one, as in Envoy's http_service path_prefix, got 'ext/'");
+}
+
+TEST(ConfigErrors, OnlyAProxyListenerNeedsRoutesWithUpstreams) {
+  // Authorize-only: no upstream anywhere is fine.
+  auto result = load("listeners: [{port: 1, mode: authorize}]\n" + std::string(kAuthorizeOnly));
+  const Config& config = loaded(result);
+  EXPECT_EQ(config.listeners.at(0).authorize.flavor, AuthorizeConfig::Flavor::nginx);
+  EXPECT_EQ(config.listeners.at(0).authorize.uri_header, "X-Original-URI");
+  // With a proxy listener beside it, every route must say where it forwards to.
+  EXPECT_THAT(only_error(load("listeners: [{port: 1, mode: authorize}, {port: 2}]\n" +
+                              std::string(kAuthorizeOnly))),
+              ::testing::HasSubstr("needs 'upstream'"));
+}
+
+}  // namespace
+}  // namespace keygate::conf
