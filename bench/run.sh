@@ -30,8 +30,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port); NGX=$(free_port); KG=$(free_port); KGA=$(free_port); RP=$(free_port)
+# Distinct free ports: every socket stays bound until all are picked.
+free_ports() { python3 -c 'import socket,sys
+s=[socket.socket() for _ in range(int(sys.argv[1]))]
+[x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
+read -r UP NGX KG KGA RP NGXFA KGF <<<"$(free_ports 7)"
 
 # nginx: one worker as the upstream, and one worker as a keep-alive reverse proxy.
 mkdir -p "$WORK/ngx-up" "$WORK/ngx-proxy"
@@ -66,6 +69,48 @@ http {
   }
 }
 NGINX
+# nginx with auth_request in front of the upstream, asking keygate's authorize listener
+# (docs/forward-auth.md), over keep-alive connections.
+mkdir -p "$WORK/ngx-fa"
+cat > "$WORK/ngx-fa/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/ngx-fa/nginx.pid;
+error_log $WORK/ngx-fa/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  upstream api { server 127.0.0.1:$UP; keepalive 128; }
+  upstream keygate { server 127.0.0.1:$KGF; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGXFA;
+    location = /_keygate {
+      internal;
+      proxy_pass http://keygate;
+      proxy_http_version 1.1;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Connection "";
+      proxy_set_header X-Original-Method \$request_method;
+      proxy_set_header X-Original-URI \$request_uri;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+    location / {
+      auth_request /_keygate;
+      auth_request_set \$keygate_org \$upstream_http_x_keygate_org;
+      auth_request_set \$keygate_key_id \$upstream_http_x_keygate_key_id;
+      proxy_set_header X-Keygate-Org \$keygate_org;
+      proxy_set_header X-Keygate-Key-Id \$keygate_key_id;
+      proxy_set_header Authorization "";
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+nginx -c "$WORK/ngx-fa/nginx.conf" -p "$WORK/ngx-fa"
 nginx -c "$WORK/ngx-up/nginx.conf" -p "$WORK/ngx-up"
 nginx -c "$WORK/ngx-proxy/nginx.conf" -p "$WORK/ngx-proxy"
 redis-server --port "$RP" --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
@@ -74,7 +119,9 @@ PIDS+=($REDIS_PID)
 
 cat > "$WORK/keygate.yaml" <<YAML
 threads: 1
-listeners: [{address: 127.0.0.1, port: $KG}]
+listeners:
+  - {address: 127.0.0.1, port: $KG}
+  - {address: 127.0.0.1, port: $KGF, mode: authorize, trusted_proxies: [127.0.0.1/32]}
 admin: {address: 127.0.0.1, port: $KGA}
 access_log: {enabled: false}
 upstreams: [{name: api, url: "http://127.0.0.1:$UP", max_idle_connections: 256}]
@@ -211,6 +258,10 @@ add_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
 add_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid count
 add_case "keygate rate-limited, leases" "$KG" /leased/x "$KG_PID" valid count
 add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid count
+# Each request through this nginx is one keygate decision: the CPU column is keygate's per
+# decision; nginx's own CPU is in the next row's figure.
+add_case "nginx auth_request->keygate" "$NGXFA" /auth/x "$KG_PID" valid
+add_case "nginx auth_request (nginx)" "$NGXFA" /auth/x "$(nginx_worker "$WORK/ngx-fa/nginx.pid")" valid
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -250,7 +301,8 @@ ratio() {  # label case-index reference-index reference-name
     -v rr="$(median "${RPS[$3]}")" -v rc="$(median "${CPU[$3]}")" -v ref="$4" \
     'BEGIN {printf "%-28s throughput %.2fx %s   cpu/request %.2fx %s\n", n, r / rr, ref, c / rc, ref}'
 }
-for i in 2 4 5 6 7 8; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
+for i in 2 4 5 6 7 8 9; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
+ratio "keygate per decision" 9 4 "auth (proxied)"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"

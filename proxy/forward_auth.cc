@@ -20,8 +20,8 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
     // ext_authz keeps the method and Host, and puts its path_prefix before the original path.
     std::string_view t = req.target();
     const auto& prefix = authorize.path_prefix;
-    if (!t.starts_with(prefix) || (t.size() > prefix.size() && t[prefix.size()] != '/' &&
-                                   t[prefix.size()] != '?'))
+    if (!t.starts_with(prefix) ||
+        (t.size() > prefix.size() && t[prefix.size()] != '/' && t[prefix.size()] != '?'))
       return missing("The check request's path does not start with the configured path_prefix");
     t.remove_prefix(prefix.size());
     target.assign(t);
@@ -47,12 +47,11 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
 
 LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfig& authorize) {
   LocalAnswer answer;
-  answer.status = 200;
-  answer.body = "{}";
+  answer.status = 200;  // no body: nginx reuses a connection to keygate only after empty ones
   answer.headers.push_back({"X-Keygate-Status", "200"});
   const auto& names = ctx.snapshot.config->identity_headers;
-  for (const auto* name :
-       {&names.key_id, &names.org, &names.environment, &names.key_type, &names.scopes, &names.plan}) {
+  for (const auto* name : {&names.key_id, &names.org, &names.environment, &names.key_type,
+                           &names.scopes, &names.plan}) {
     const auto it = ctx.header.find(*name);
     if (it != ctx.header.end()) answer.headers.push_back({*name, std::string(it->value())});
   }
@@ -71,7 +70,10 @@ LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfi
 void adapt_denied_answer(LocalAnswer& answer, const conf::AuthorizeConfig& authorize) {
   answer.headers.push_back({"X-Keygate-Status", std::to_string(answer.status)});
   if (authorize.flavor != Flavor::nginx) return;
-  answer.headers.push_back({"X-Keygate-Error", answer.body});
+  // auth_request reads only the head of the answer (and, were there a body, would not reuse
+  // the connection to keygate): the body travels in a header.
+  answer.headers.push_back({"X-Keygate-Error", std::move(answer.body)});
+  answer.body.clear();
   if (answer.status != 401) answer.status = 403;
 }
 

@@ -26,8 +26,8 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
 LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfig& authorize);
 
 // "Deny" as the flavor can carry it: the same status, body, WWW-Authenticate and Retry-After as
-// proxy mode, plus X-Keygate-Status and X-Keygate-Error (the JSON body) for nginx, whose
-// auth_request passes on only 401 and 403 and never the body: any other status becomes 403.
+// proxy mode, plus X-Keygate-Status; for nginx, whose auth_request passes on only 401 and 403
+// and never a body, any other status becomes 403 and the JSON body moves to X-Keygate-Error.
 void adapt_denied_answer(LocalAnswer& answer, const conf::AuthorizeConfig& authorize);
 
 }  // namespace keygate::proxy

@@ -45,11 +45,13 @@ store: {kind: redis, redis: {host: 127.0.0.1, port: )" +
 }
 
 // The nginx side of docs/forward-auth.md, as an operator would paste it.
-std::string nginx_server(std::uint16_t keygate_port, std::uint16_t upstream_port) {
+std::string nginx_server(std::uint16_t upstream_port) {
   std::string conf = R"(
     location = /_keygate {
       internal;
-      proxy_pass http://127.0.0.1:KEYGATE;
+      proxy_pass http://keygate;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
@@ -101,13 +103,18 @@ std::string nginx_server(std::uint16_t keygate_port, std::uint16_t upstream_port
       return 500;
     }
 )";
-  conf = std::regex_replace(conf, std::regex("KEYGATE"), std::to_string(keygate_port));
   return std::regex_replace(conf, std::regex("UPSTREAM"), std::to_string(upstream_port));
 }
 
+// Keep-alive connections to keygate: a check is then one request, not a TCP handshake too.
+std::string nginx_http(std::uint16_t keygate_port) {
+  return "  upstream keygate { server 127.0.0.1:" + std::to_string(keygate_port) +
+         "; keepalive 16; }\n";
+}
+
 std::string create_key(const std::string& config_path, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"keys", "create", "--config", config_path, "--org", "acme",
-                                   "--name", "forward auth test"};
+  std::vector<std::string> args = {"keys",  "create", "--config", config_path,
+                                   "--org", "acme",   "--name",   "forward auth test"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto result = run_keygate_cli(args);
   EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
@@ -125,7 +132,8 @@ class NginxForwardAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     keygate_ = std::make_unique<KeygateProcess>(keygate_config(redis_.port(), "{flavor: nginx}"));
-    nginx_ = std::make_unique<NginxProcess>(nginx_server(keygate_->proxy_port(), upstream_.port()));
+    nginx_ = std::make_unique<NginxProcess>(nginx_server(upstream_.port()),
+                                            nginx_http(keygate_->proxy_port()));
   }
   std::uint16_t port() const { return nginx_->port(); }
   HttpResponse get(const std::string& target, const std::string& key) {
@@ -139,8 +147,8 @@ class NginxForwardAuthTest : public ::testing::Test {
 };
 
 TEST_F(NginxForwardAuthTest, AllowedRequestsReachTheUpstreamWithIdentityAndWithoutTheKey) {
-  const auto key = create_key(keygate_->config_path(),
-                              {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto key =
+      create_key(keygate_->config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
   const auto res = http_get(port(), "/read/orders?x=1",
                             {{"Authorization", "Bearer " + key},
                              {"X-Keygate-Org", "victim"},  // a client's claim nginx overrides
@@ -157,11 +165,26 @@ TEST_F(NginxForwardAuthTest, AllowedRequestsReachTheUpstreamWithIdentityAndWitho
   EXPECT_FALSE(seen.has_header("authorization"));
   EXPECT_FALSE(seen.has_header("x-api-key"));
   EXPECT_EQ(http_get(port(), "/public/x").status, 200);
+
+  // nginx keeps its connection to keygate only after answers without a body: 20 checks, one
+  // connection (the check answers carry none, refusals included).
+  const auto before = http_get(keygate_->admin_port(), "/metrics").body;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(get("/read/x", key).status, 200);
+    ASSERT_EQ(http_get(port(), "/read/x").status, 401);
+  }
+  const auto metric = [](const std::string& text) {
+    const std::string name = "\nkeygate_client_connections_total ";
+    const auto at = text.find(name);
+    return at == std::string::npos ? -1L : std::stol(text.substr(at + name.size()));
+  };
+  const auto after = http_get(keygate_->admin_port(), "/metrics").body;
+  EXPECT_LE(metric(after) - metric(before), 1) << after;
 }
 
 TEST_F(NginxForwardAuthTest, EveryRefusalReachesTheClientWithKeygatesStatusAndBody) {
-  const auto test_key = create_key(keygate_->config_path(),
-                                   {"--env", "test", "--type", "secret", "--scope", "read"});
+  const auto test_key =
+      create_key(keygate_->config_path(), {"--env", "test", "--type", "secret", "--scope", "read"});
   expect_error(http_get(port(), "/read/x"), 401, "missing_api_key");
   const auto missing = http_get(port(), "/read/x");
   EXPECT_EQ(missing.headers.value("www-authenticate"), R"(Bearer realm="keygate")");
@@ -183,16 +206,17 @@ TEST_F(NginxForwardAuthTest, RateLimitsReachTheClientAs429WithRetryAfter) {
   }
   const auto limited = get("/limited/x", key);
   expect_error(limited, 429, "rate_limit_exceeded");
-  EXPECT_GT(std::stoi(limited.headers.value("retry-after").empty() ? "0"
-                                                                    : limited.headers.value("retry-after")),
+  EXPECT_GT(std::stoi(limited.headers.value("retry-after").empty()
+                          ? "0"
+                          : limited.headers.value("retry-after")),
             0);
   EXPECT_EQ(limited.headers.value("x-ratelimit-remaining"), "0");
   EXPECT_EQ(upstream_.request_count(), 2u);
 }
 
 TEST_F(NginxForwardAuthTest, RevocationReachesTheFrontProxyWithinTheUsualBound) {
-  const auto key = create_key(keygate_->config_path(),
-                              {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto key =
+      create_key(keygate_->config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
   ASSERT_EQ(get("/read/x", key).status, 200);  // cached now
   const auto revoke = run_keygate_cli({"keys", "revoke", key, "--config", keygate_->config_path()});
   ASSERT_EQ(revoke.exit_code, 0) << revoke.stderr_text;
@@ -207,10 +231,10 @@ TEST_F(NginxForwardAuthTest, RevocationReachesTheFrontProxyWithinTheUsualBound) 
 }
 
 TEST_F(NginxForwardAuthTest, ARedisOutageIs503NeverA401) {
-  const auto warm = create_key(keygate_->config_path(),
-                               {"--env", "live", "--type", "secret", "--scope", "read"});
-  const auto cold = create_key(keygate_->config_path(),
-                               {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto warm =
+      create_key(keygate_->config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto cold =
+      create_key(keygate_->config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
   ASSERT_EQ(get("/read/x", warm).status, 200);
   redis_.kill();
   EXPECT_EQ(get("/read/x", warm).status, 200);  // within stale_grace
@@ -247,8 +271,8 @@ class EnvoyExtAuthzTest : public ::testing::Test {
 };
 
 TEST_F(EnvoyExtAuthzTest, AllowIs200WithHeadersToAddAndTheCredentialToRemove) {
-  const auto key = create_key(keygate_->config_path(),
-                              {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto key =
+      create_key(keygate_->config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
   const auto res = check("DELETE", "/read/orders/7?dry=1", key);
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.headers.value("x-keygate-org"), "acme");
@@ -283,8 +307,8 @@ namespace {
 TEST(TraefikForwardAuthTest, TheOriginalRequestComesInXForwardedHeaders) {
   RedisServer redis;
   KeygateProcess keygate(keygate_config(redis.port(), "{flavor: traefik}"));
-  const auto key = create_key(keygate.config_path(),
-                              {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto key =
+      create_key(keygate.config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
   auto check = [&](const std::string& method, const std::string& uri, const std::string& key) {
     HeaderList headers = {{"X-Forwarded-Method", method},
                           {"X-Forwarded-Proto", "https"},

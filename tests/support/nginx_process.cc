@@ -43,18 +43,16 @@ NginxProcess::NginxProcess(const std::string& server_body, const std::string& ht
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = pick_free_port();
     // master_process off: one process, nothing to reap but the one we started.
-    const std::string conf = "daemon off;\nmaster_process off;\nerror_log " + dir_ +
-                             "/error.log info;\npid " + dir_ +
-                             "/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n"
-                             "  access_log off;\n  client_body_temp_path " +
-                             dir_ + "/body;\n  proxy_temp_path " + dir_ + "/proxy;\n" +
-                             "  fastcgi_temp_path " + dir_ + "/fastcgi;\n  uwsgi_temp_path " + dir_ +
-                             "/uwsgi;\n  scgi_temp_path " + dir_ + "/scgi;\n" + http_extra +
-                             "\n  server {\n    listen 127.0.0.1:@PORT@;\n" + server_body +
-                             "\n  }\n}\n";
+    const std::string conf =
+        "daemon off;\nmaster_process off;\nerror_log " + dir_ + "/error.log info;\npid " + dir_ +
+        "/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n"
+        "  access_log off;\n  client_body_temp_path " +
+        dir_ + "/body;\n  proxy_temp_path " + dir_ + "/proxy;\n" + "  fastcgi_temp_path " + dir_ +
+        "/fastcgi;\n  uwsgi_temp_path " + dir_ + "/uwsgi;\n  scgi_temp_path " + dir_ + "/scgi;\n" +
+        http_extra + "\n  server {\n    listen 127.0.0.1:@PORT@;\n" + server_body + "\n  }\n}\n";
     const std::string path = dir_ + "/nginx.conf";
-    write_text_file(path, replace_all(replace_all(conf, "@PORT@", std::to_string(port_)),
-                                      "@DIR@", dir_));
+    write_text_file(path,
+                    replace_all(replace_all(conf, "@PORT@", std::to_string(port_)), "@DIR@", dir_));
     if (spawn_and_wait(path)) return;
     const auto log = error_log();
     kill();
@@ -64,9 +62,13 @@ NginxProcess::NginxProcess(const std::string& server_body, const std::string& ht
   throw std::runtime_error("nginx found no free port:\n" + error_log());
 }
 
-NginxProcess::~NginxProcess() { kill(); }
+NginxProcess::~NginxProcess() {
+  kill();
+}
 
-std::string NginxProcess::error_log() const { return read_text_file(dir_ + "/error.log"); }
+std::string NginxProcess::error_log() const {
+  return read_text_file(dir_ + "/error.log");
+}
 
 bool NginxProcess::spawn_and_wait(const std::string& conf_path) {
   std::vector<std::string> words = {"/usr/sbin/nginx", "-p", dir_, "-c", conf_path};
