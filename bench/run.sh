@@ -142,6 +142,8 @@ rate_limits:
     - {name: one-an-hour, per: key, algorithm: fixed_window, limit: 1, window: 1h}
 store: {kind: redis, redis: {host: 127.0.0.1, port: $RP}}
 usage: {enabled: $([ "$USAGE" = off ] && echo false || echo true)}
+limits: {max_connections: 20000}
+cache: {max_entries: 200000}
 YAML
 
 for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -152,6 +154,7 @@ for i in $(seq 1000); do
     --env live --type secret 2>/dev/null | grep -oE 'sk_live_[0-9A-Za-z]{40}' >> "$WORK/keys.txt"
 done
 
+ulimit -n "$(ulimit -Hn)"  # room for the idle client connections, below
 "$KEYGATE" serve --config "$WORK/keygate.yaml" 2>"$WORK/keygate.log" &
 KG_PID=$!
 PIDS+=($KG_PID)
@@ -320,3 +323,43 @@ for i in "${!EVALSHA_REQS[@]}"; do
     "$(awk -v t="${REDIS_TICKS[$i]}" -v u="$TICK_US" -v r="$reqs" 'BEGIN {printf "%.1f", t * u / r}') us"
 done
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"
+
+# Memory: what 100,000 cached keys cost; then what idle keep-alive connections cost (buffers
+# are released while idle), with normal traffic beside them. IDLE_CONNECTIONS=0 skips both.
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+fd_room=$(( $(ulimit -Hn) - 1000 ))
+[ "$IDLE_CONNECTIONS" -le "$fd_room" ] || IDLE_CONNECTIONS=$fd_room
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$KG_PID/status"; }
+if [ "$IDLE_CONNECTIONS" -gt 0 ] && [ -z "$CASES_MATCHING" ]; then
+  echo
+  echo "seeding 100000 keys into Redis..." >&2
+  python3 bench/seed_keys.py "$RP" 100000 "$WORK/keys100k.txt"
+  before=$(rss_kb)
+  misses() { curl -s "http://127.0.0.1:$KGA/metrics" |
+    awk '/^keygate_key_cache_lookups_total\{result="miss"\}/ {print int($2)}'; }
+  start_misses=$(misses) requests=0
+  # Until every key has been looked up once (bounded: at most 12 runs of DURATION seconds).
+  for _ in $(seq 12); do
+    KEYS_FILE=$WORK/keys100k.txt BENCH_PATH=/auth/x KEY_MODE=valid \
+      wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/keys.lua" "http://127.0.0.1:$KG/auth/x" \
+      >"$WORK/wrk100k.txt"
+    requests=$((requests + $(awk '/requests in/ {print $1}' "$WORK/wrk100k.txt")))
+    [ $(( $(misses) - start_misses )) -ge 100000 ] && break
+  done
+  echo "100000 keys in rotation: $requests requests, $(( $(misses) - start_misses )) keys loaded" \
+    "into the cache, RSS $((before / 1024)) -> $(( $(rss_kb) / 1024 )) MiB"
+
+  before=$(rss_kb)
+  coproc IDLE { exec python3 bench/idle_connections.py "$KG" "$IDLE_CONNECTIONS" /plain/x; }
+  read -r ready held <&"${IDLE[0]}" || true
+  idle_rss=$(rss_kb)
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$KG/plain/x")
+  busy_rss=$(rss_kb)
+  exec {IDLE[1]}>&-
+  wait "$IDLE_PID" 2>/dev/null || true
+  echo "idle connections: ${held:-0} held, RSS $((before / 1024)) -> $((idle_rss / 1024)) MiB" \
+    "($(( (idle_rss - before) * 1024 / ${held:-1} )) bytes per idle connection);" \
+    "with $CONNECTIONS more serving $(awk '/Requests\/sec/ {print $2}' <<<"$out") req/s" \
+    "beside them: $((busy_rss / 1024)) MiB"
+
+fi

@@ -34,7 +34,9 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+constexpr std::size_t kRelayBufferBytes = Worker::kRelayBufferBytes;
+// The first read of a request head; the buffer grows past it only for large heads or bodies.
+constexpr std::size_t kHeadReadBytes = 8192;
 using RequestParser = http::request_parser<http::buffer_body, FieldAllocator<char>>;
 using ResponseParser = http::response_parser<http::buffer_body, FieldAllocator<char>>;
 
@@ -107,6 +109,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   ~Session() override {
+    worker_.give_back_relay_buffer(std::move(relay_buffer_));
     worker_.remove_session(this);
     worker_.state().connections.fetch_sub(1, std::memory_order_relaxed);
     worker_.state().metrics.connections_open.add(-1);
@@ -125,10 +128,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
       if (buffer_.size() == 0) {
         if (worker_.state().draining.load(std::memory_order_relaxed)) break;
+        // An idle connection holds no buffer: it waits for the socket to be readable, then
+        // reads (what 10,000 idle keep-alive connections cost is mostly their buffers).
+        buffer_.shrink_to_fit();
         arm(limits.idle_timeout);
         idle_ = true;
-        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(8192), nothrow_awaitable);
+        auto [wait_ec] = co_await client_.async_wait(Socket::wait_read, nothrow_awaitable);
         idle_ = false;
+        if (wait_ec) break;
+        boost::system::error_code ec;
+        const auto n = client_.read_some(buffer_.prepare(kHeadReadBytes), ec);
+        if (ec == asio::error::would_block) continue;  // woken without data: wait again
         if (ec) break;
         buffer_.commit(n);
       }
@@ -155,9 +165,13 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
       const bool keep = co_await handle(*snapshot, parser, started);
       worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
-      // They refer to this request's messages, which the next request replaces.
+      // They refer to this request's messages, which the next request replaces; the parsers'
+      // fields and the relay buffer are not kept while the connection waits for another.
       request_serializer_.reset();
       response_serializer_.reset();
+      request_parser_.reset();
+      response_parser_.reset();
+      worker_.give_back_relay_buffer(std::move(relay_buffer_));
       if (!keep) break;
     }
     boost::system::error_code ec;
@@ -575,7 +589,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
                                              conn->buffer.size() >= *remaining))) {
       std::size_t body_bytes = 0;
       if (!rp->is_done()) {
-        if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
+        if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
         auto& body = res.body();
         body.data = relay_buffer_.get();
         body.size = kRelayBufferBytes;
@@ -642,7 +656,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
                                    std::uint64_t min_rate = 0) {
     const auto started = CoarseClock::now();
     std::uint64_t read = 0;
-    if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
+    if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
     // Beast reads at most the buffer's spare capacity at a time: without room, a large
     // body would move in header-sized sips.
     if (!p.is_done() && input_buffer.capacity() < kRelayBufferBytes)
