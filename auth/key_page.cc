@@ -55,9 +55,11 @@ KeyResult<Page<KeyRecord>> page_keys(std::vector<KeyRecord> keys, const PageRequ
     auto after = parse_key_cursor(request.cursor);
     if (!after) return bad<KeyRecord>("cursor is not one a previous page gave");
     first = static_cast<std::size_t>(
-        std::upper_bound(keys.begin(), keys.end(), *after,
-                         [&](const std::pair<UnixSeconds, std::string>& value,
-                             const KeyRecord& key) { return value < std::make_pair(key.created_at, key.id); }) -
+        std::upper_bound(
+            keys.begin(), keys.end(), *after,
+            [&](const std::pair<UnixSeconds, std::string>& value, const KeyRecord& key) {
+              return value < std::make_pair(key.created_at, key.id);
+            }) -
         keys.begin());
   }
   return take_page(std::move(keys), first, request.limit, key_cursor);
@@ -69,10 +71,9 @@ KeyResult<Page<OrgRecord>> page_orgs(std::vector<OrgRecord> orgs, const PageRequ
   std::size_t first = 0;
   if (!request.cursor.empty()) {
     first = static_cast<std::size_t>(
-        std::upper_bound(orgs.begin(), orgs.end(), request.cursor,
-                         [](const std::string& value, const OrgRecord& org) {
-                           return value < org.id;
-                         }) -
+        std::upper_bound(
+            orgs.begin(), orgs.end(), request.cursor,
+            [](const std::string& value, const OrgRecord& org) { return value < org.id; }) -
         orgs.begin());
   }
   return take_page(std::move(orgs), first, request.limit,

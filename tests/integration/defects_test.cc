@@ -35,17 +35,17 @@ std::string plainest_config(std::uint16_t upstream_port) {
 class DefectsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    keygate_ = std::make_unique<KeygateProcess>(plainest_config(upstream_.port()),
-                                                options_with_token());
+    keygate_ =
+        std::make_unique<KeygateProcess>(plainest_config(upstream_.port()), options_with_token());
     admin_ = std::make_unique<AdminClient>(keygate_->admin_port());
   }
 
   // POST /v1/keys for `org`; returns the answer ({"key","record"}).
   boost::json::object create_key(const std::string& org, const std::string& extra = "") {
-    return admin_->json("POST", "/v1/keys",
-                        R"({"org":")" + org +
-                            R"(","name":"k","environment":"live","type":"secret")" + extra + "}",
-                        201);
+    return admin_->json(
+        "POST", "/v1/keys",
+        R"({"org":")" + org + R"(","name":"k","environment":"live","type":"secret")" + extra + "}",
+        201);
   }
 
   // The proxies pick a new key up when they reload the key file: poll (on the probe route,
@@ -102,13 +102,13 @@ TEST_F(DefectsTest, WithoutPlansThereIsNoKeyMaximumAndNoQuota) {
 TEST(DefectsPlansTest, ConfiguredPlansAreLoggedAtStart) {
   EchoUpstream upstream;
   std::string config = plainest_config(upstream.port());
-  config += "keys:\n  plans: [{name: hobby, max_keys: 2, monthly_quota: 500}]\n"
-            "  default_plan: hobby\n";
+  config +=
+      "keys:\n  plans: [{name: hobby, max_keys: 2, monthly_quota: 500}]\n"
+      "  default_plan: hobby\n";
   KeygateProcess keygate(config, options_with_token());
   const auto lines = keygate.log_lines("\"msg\":\"plans\"");
   ASSERT_EQ(lines.size(), 1u) << keygate.stderr_text();
-  EXPECT_NE(lines[0].find("hobby (max_keys 2, monthly_quota 500)"), std::string::npos)
-      << lines[0];
+  EXPECT_NE(lines[0].find("hobby (max_keys 2, monthly_quota 500)"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"default_plan\":\"hobby\""), std::string::npos) << lines[0];
 }
 
@@ -116,10 +116,10 @@ TEST(DefectsPlansTest, ConfiguredPlansAreLoggedAtStart) {
 TEST_F(DefectsTest, RequestDurationIsRecordedPerRouteAndStatusClass) {
   const std::string raw = usable(std::string(create_key("acme").at("key").as_string()));
   for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(http_request(keygate_->proxy_port(), "GET", "/v1/x",
-                           {{"Authorization", "Bearer " + raw}})
-                  .status,
-              200);
+    ASSERT_EQ(
+        http_request(keygate_->proxy_port(), "GET", "/v1/x", {{"Authorization", "Bearer " + raw}})
+            .status,
+        200);
   ASSERT_EQ(http_request(keygate_->proxy_port(), "GET", "/v1/x").status, 401);
   const std::string text = metrics();
   EXPECT_NE(text.find("keygate_request_duration_seconds_count{route=\"v1\",class=\"2xx\"} 3\n"),
@@ -172,7 +172,8 @@ TEST_F(DefectsTest, KeyListsFilterByOrgAndPage) {
   std::string path = "/v1/orgs/acme/keys?limit=2";
   for (int page = 0; page < 3; ++page) {
     boost::json::object answer = admin_->json("GET", path);
-    for (const auto& key : answer.at("keys").as_array()) seen.emplace_back(key.at("id").as_string());
+    for (const auto& key : answer.at("keys").as_array())
+      seen.emplace_back(key.at("id").as_string());
     if (answer.at("next_cursor").is_null()) break;
     path = "/v1/orgs/acme/keys?limit=2&cursor=" + std::string(answer.at("next_cursor").as_string());
   }
@@ -190,8 +191,7 @@ TEST_F(DefectsTest, KeyListsFilterByOrgAndPage) {
   EXPECT_EQ(admin_->call("GET", "/v1/keys?cursor=garbage").status, 400);
   HttpResponse typo = admin_->call("GET", "/v1/keys?orgs=acme");
   EXPECT_EQ(typo.status, 400);
-  EXPECT_NE(typo.body.find("unknown query parameter \\\"orgs\\\""), std::string::npos)
-      << typo.body;
+  EXPECT_NE(typo.body.find("unknown query parameter \\\"orgs\\\""), std::string::npos) << typo.body;
 }
 
 // Before: the successor's expires_at was the old key's lifetime from now, so rotating a key
@@ -246,10 +246,10 @@ void expect_conventions(const std::string& log_name, const std::string& text,
 TEST_F(DefectsTest, AccessLogAndProcessLogShareTheirJsonConventions) {
   // Creating the key logs an "admin api" line.
   const std::string raw = usable(std::string(create_key("acme").at("key").as_string()));
-  ASSERT_EQ(http_request(keygate_->proxy_port(), "GET", "/v1/x",
-                         {{"Authorization", "Bearer " + raw}})
-                .status,
-            200);
+  ASSERT_EQ(
+      http_request(keygate_->proxy_port(), "GET", "/v1/x", {{"Authorization", "Bearer " + raw}})
+          .status,
+      200);
   ASSERT_EQ(keygate_->terminate(), 0);  // flushes the access log
 
   std::size_t process_lines = 0, access_lines = 0;
@@ -259,7 +259,8 @@ TEST_F(DefectsTest, AccessLogAndProcessLogShareTheirJsonConventions) {
   EXPECT_GE(process_lines, 4u) << process_log;  // listening x2, plans, ready, admin api, ...
   EXPECT_GE(access_lines, 1u);
   // The numbers the tests and scripts read, as numbers.
-  for (const char* needle : {"\"msg\":\"listening\"", "\"msg\":\"ready\"", "\"msg\":\"admin api\""}) {
+  for (const char* needle :
+       {"\"msg\":\"listening\"", "\"msg\":\"ready\"", "\"msg\":\"admin api\""}) {
     const auto lines = keygate_->log_lines(needle);
     ASSERT_FALSE(lines.empty()) << needle << " in " << process_log;
     const boost::json::object line = parse_json(lines[0]).as_object();
