@@ -197,9 +197,17 @@ TEST_F(DefectsTest, KeyListsFilterByOrgAndPage) {
 // Before: the successor's expires_at was the old key's lifetime from now, so rotating a key
 // that was due to expire quietly extended it.
 TEST_F(DefectsTest, RotationKeepsTheExpiryDateUnlessToldOtherwise) {
-  const std::int64_t expiry = std::time(nullptr) + 3600;
-  boost::json::object created = create_key("acme", ",\"expires_at\":" + std::to_string(expiry));
-  const std::string id(created.at("record").at("id").as_string());
+  // A key made an hour ago that expires in an hour: the old code gave its successor two hours.
+  const std::int64_t now = std::time(nullptr);
+  const std::int64_t expiry = now + 3600;
+  const std::string id = "key_00000000000000000000a1b2";
+  keygate_->write_file("keys.json", R"({"orgs":[{"id":"acme","created_at":)" +
+                                        std::to_string(now - 3600) + R"(}],"keys":[{"id":")" + id +
+                                        R"(","hash":")" + std::string(64, 'c') +
+                                        R"(","prefix":"sk_live_abcdef","org":"acme",)"
+                                        R"("environment":"live","type":"secret","created_at":)" +
+                                        std::to_string(now - 3600) + R"(,"expires_at":)" +
+                                        std::to_string(expiry) + "}]}");
   boost::json::object rotated = admin_->json("POST", "/v1/keys/" + id + "/rotate", "{}", 201);
   EXPECT_EQ(rotated.at("record").at("expires_at").as_int64(), expiry);
 

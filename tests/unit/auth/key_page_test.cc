@@ -30,7 +30,7 @@ TEST(KeyPage, KeysComeInCreationOrderAndEveryKeyOnce) {
   KeyResult<Page<KeyRecord>> second = page_keys(keys, {2, *first.value.next_cursor});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(ids(second.value.items), (std::vector<std::string>{"key_b2", "key_c"}));
-  EXPECT_FALSE(second.value.next_cursor);  // nothing after it
+  EXPECT_FALSE(second.value.next_cursor);                 // nothing after it
   EXPECT_EQ(page_keys(keys, {}).value.items.size(), 4u);  // no limit: everything
 }
 
