@@ -176,8 +176,8 @@ struct KeysConfig {
   Hash hash = Hash::sha256;
   std::string pepper_env;  // HMAC pepper source (hash: hmac-sha256)
   std::string pepper_file;
-  std::vector<PlanConfig> plans;  // defaulted to free/starter/growth/scale/enterprise
-  std::string default_plan = "free";
+  std::vector<PlanConfig> plans;  // none by default: no key maximum, no quota
+  std::string default_plan;       // required when plans are configured; empty without plans
   std::map<std::string, std::vector<std::string>> type_rate_limits;  // key type -> policies
 };
 

@@ -222,8 +222,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     auto finish = [&](std::string_view decision) {
       const auto status_class = outcome.status / 100;
+      const double total_ms = ms_since(started);
       if (route) {
-        route->requests_by_class[status_class < 6 ? status_class : 0]->inc();
+        const auto index = status_class < 6 ? status_class : 0;
+        route->requests_by_class[index]->inc();
+        route->duration_by_class[index]->observe(total_ms / 1000.0);
       }
       AccessLogEntry entry;
       entry.method = method;
@@ -233,7 +236,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       entry.bytes_in = outcome.bytes_in;
       entry.bytes_out = outcome.bytes_out;
       entry.upstream_ms = outcome.upstream_ms;
-      entry.total_ms = ms_since(started);
+      entry.total_ms = total_ms;
       entry.request_id = request_id;
       entry.client_ip = origin_.ip.empty() ? std::string_view(client_ip_) : origin_.ip;
       if (ctx && ctx->key) {

@@ -92,7 +92,9 @@ void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& nam
     scopes += scope;
   }
   fields.set(names.scopes, scopes);
-  fields.set(names.plan, org && !org->plan.empty() ? std::string_view(org->plan) : default_plan);
+  const std::string_view plan =
+      org && !org->plan.empty() ? std::string_view(org->plan) : default_plan;
+  if (!plan.empty()) fields.set(names.plan, plan);  // no plans configured: none to name
 }
 
 void answer_auth_failure(RequestContext& ctx, auth::AuthCode code) {

@@ -17,6 +17,7 @@
 #include "proxy/dir_watcher.h"
 #include "proxy/http_session.h"
 #include "proxy/log.h"
+#include "proxy/plan_summary.h"
 #include "proxy/worker.h"
 #include "proxy/worker_services.h"
 
@@ -30,12 +31,10 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
-// The listening line is a contract with tests and orchestration scripts: keep its shape.
+// The listening line is a contract with tests and orchestration scripts: keep its shape
+// (msg "listening", listener, address, and port as a number).
 void log_listening(std::string_view listener, const std::string& address, std::uint16_t port) {
-  std::string line = R"({"level":"info","msg":"listening","listener":")";
-  line += listener;
-  line += R"(","address":")" + address + R"(","port":)" + std::to_string(port) + "}\n";
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+  log_info("listening", {{"listener", listener}, {"address", address}, {"port", port}});
 }
 
 // A descriptor owned by nobody else yet: closed on destruction unless released.
@@ -103,7 +102,8 @@ class Server {
     services_->start(control_);
     watch_files();
 
-    log_info("ready", {{"threads", std::to_string(threads)}});
+    log_plans(config_->keys);
+    log_info("ready", {{"threads", threads}});
     control_.run();
     // Closing the acceptors aborted their pending accepts, whose completions may still be
     // queued: run them now, while the workers they refer to exist.
@@ -243,12 +243,12 @@ class Server {
     for (auto& worker : workers_) worker->install_snapshot(snapshot);
     services_->reload(config_);
     state_.metrics.config_reloads_ok.inc();
-    log_info("configuration reloaded", {{"routes", std::to_string(config_->routes.size())}});
+    log_info("configuration reloaded", {{"routes", config_->routes.size()}});
   }
 
   void begin_drain() {
     if (state_.draining.exchange(true)) return;
-    log_info("draining", {{"in_flight", std::to_string(state_.in_flight.load())}});
+    log_info("draining", {{"in_flight", state_.in_flight.load()}});
     for (auto& acceptor : acceptors_) {
       boost::system::error_code ec;
       acceptor->close(ec);
@@ -265,7 +265,7 @@ class Server {
     if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
       if (!idle)
         log_warn("drain timeout; closing requests still in flight",
-                 {{"in_flight", std::to_string(state_.in_flight.load())}});
+                 {{"in_flight", state_.in_flight.load()}});
       control_.stop();
       return;
     }

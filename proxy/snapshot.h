@@ -17,8 +17,9 @@ class ProxyMetrics;
 
 struct RouteRuntime {
   const conf::RouteConfig* config = nullptr;
-  std::size_t upstream_index = 0;               // into Config::upstreams
-  std::array<Counter*, 6> requests_by_class{};  // 1xx..5xx, [0] = no response
+  std::size_t upstream_index = 0;                 // into Config::upstreams
+  std::array<Counter*, 6> requests_by_class{};    // 1xx..5xx, [0] = no response
+  std::array<Histogram*, 6> duration_by_class{};  // the same classes
   Histogram* upstream_latency = nullptr;
 };
 

@@ -222,7 +222,8 @@ TEST(ConfigErrors, DuplicateUpstreamPolicyAndPlanNames) {
   EXPECT_EQ(only_error(load_with_required("keys:\n"
                                           "  plans:\n"
                                           "    - {name: free}\n"
-                                          "    - {name: free}\n")),
+                                          "    - {name: free}\n"
+                                          "  default_plan: free\n")),
             "t.yaml:4:14: duplicate plan name 'free' (first defined at line 3)");
 }
 
@@ -231,6 +232,7 @@ TEST(ConfigErrors, RateLimitsNamingMissingPolicies) {
       "keys:\n"
       "  plans: [{name: free, rate_limits: [nope]}]\n"
       "  type_rate_limits: {public: [gone]}\n"
+      "  default_plan: free\n"
       "rate_limits:\n"
       "  policies: [{name: per-key, limit: 1, window: 1s}]\n"
       "upstreams: [{name: api, url: \"http://127.0.0.1:3000\"}]\n"
@@ -241,16 +243,24 @@ TEST(ConfigErrors, RateLimitsNamingMissingPolicies) {
       ElementsAre("t.yaml:2:38: plan 'free': unknown rate limit policy 'nope' (defined: per-key)",
                   "t.yaml:3:31: keys type_rate_limits public: unknown rate limit policy 'gone' "
                   "(defined: per-key)",
-                  "t.yaml:7:65: route 'route-0': unknown rate limit policy 'per-kye' (did you mean "
+                  "t.yaml:8:65: route 'route-0': unknown rate limit policy 'per-kye' (did you mean "
                   "'per-key'?)"));
 }
 
 TEST(ConfigErrors, DefaultPlanMissingFromPlans) {
+  EXPECT_EQ(only_error(load_with_required("keys: {default_plan: pro, plans: [{name: basic}]}\n")),
+            "t.yaml:1:22: keys default_plan: unknown plan 'pro' (defined: basic)");
+}
+
+TEST(ConfigErrors, DefaultPlanWithoutPlans) {
   EXPECT_EQ(only_error(load_with_required("keys: {default_plan: pro}\n")),
-            "t.yaml:1:22: keys default_plan: unknown plan 'pro' (defined: enterprise, free, "
-            "growth, scale, starter)");
-  EXPECT_EQ(only_error(load_with_required("keys: {plans: [{name: basic}]}\n")),
-            "t.yaml:1:7: keys default_plan: unknown plan 'free' (defined: basic)");
+            "t.yaml:1:22: keys default_plan: unknown plan 'pro' (none are defined)");
+}
+
+TEST(ConfigErrors, PlansWithoutDefaultPlan) {
+  EXPECT_EQ(only_error(load_with_required("keys: {plans: [{name: basic}, {name: pro}]}\n")),
+            "t.yaml:1:15: keys default_plan is required with plans: name the plan orgs get when "
+            "their first key creates them (one of basic, pro)");
 }
 
 TEST(ConfigErrors, UnknownEnvironmentAndTypeInRouteAuth) {
