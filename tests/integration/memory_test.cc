@@ -22,7 +22,8 @@ TEST(MemoryTest, AnIdleKeepAliveConnectionHoldsNoBuffers) {
 listeners: [{address: 127.0.0.1, port: 0}]
 admin: {address: 127.0.0.1, port: 0}
 access_log: {enabled: false}
-upstreams: [{name: api, url: ")" + upstream.url() + R"("}]
+upstreams: [{name: api, url: ")" +
+                             upstream.url() + R"("}]
 routes: [{match: {path_prefix: /}, upstream: api, auth: none}]
 store: {kind: file, file: keys.json}
 )",
