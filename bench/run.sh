@@ -34,7 +34,7 @@ trap cleanup EXIT
 free_ports() { python3 -c 'import socket,sys
 s=[socket.socket() for _ in range(int(sys.argv[1]))]
 [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
-read -r UP NGX KG KGA RP NGXFA KGF <<<"$(free_ports 7)"
+read -r UP NGX KG KGA RP NGXFA KGF PEER KG2 KGA2 <<<"$(free_ports 10)"
 
 # nginx: one worker as the upstream, and one worker as a keep-alive reverse proxy.
 mkdir -p "$WORK/ngx-up" "$WORK/ngx-proxy"
@@ -111,6 +111,36 @@ http {
 }
 NGINX
 nginx -c "$WORK/ngx-fa/nginx.conf" -p "$WORK/ngx-fa"
+
+# The Kong-style peer: nginx + ngx_lua (what OpenResty is), key cache in a shared dict, an
+# exact fixed-window limit in Redis per request (bench/kong_style_peer.lua).
+mkdir -p "$WORK/ngx-peer"
+cat > "$WORK/ngx-peer/nginx.conf" <<NGINX
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+worker_processes 1;
+pid $WORK/ngx-peer/nginx.pid;
+error_log $WORK/ngx-peer/error.log;
+env BENCH_REDIS_PORT;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  lua_package_path "/usr/share/lua/5.1/?.lua;;";
+  lua_shared_dict keys 64m;
+  upstream api { server 127.0.0.1:$UP; keepalive 128; }
+  server {
+    listen 127.0.0.1:$PEER;
+    location / {
+      access_by_lua_file $PWD/bench/kong_style_peer.lua;
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+BENCH_REDIS_PORT=$RP nginx -c "$WORK/ngx-peer/nginx.conf" -p "$WORK/ngx-peer"
 nginx -c "$WORK/ngx-up/nginx.conf" -p "$WORK/ngx-up"
 nginx -c "$WORK/ngx-proxy/nginx.conf" -p "$WORK/ngx-proxy"
 redis-server --port "$RP" --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
@@ -155,10 +185,21 @@ for i in $(seq 1000); do
 done
 
 ulimit -n "$(ulimit -Hn)"  # room for the idle client connections, below
+# The peer's consumers are the same keys.
+awk '{print "SET peer:key:" $1 " bench"}' "$WORK/keys.txt" | redis-cli -p "$RP" >/dev/null
+
 "$KEYGATE" serve --config "$WORK/keygate.yaml" 2>"$WORK/keygate.log" &
 KG_PID=$!
 PIDS+=($KG_PID)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$KGA/readyz" >/dev/null && break; sleep 0.1; done
+# The same configuration with two workers, for the scaling row.
+sed -e "s/^threads: 1/threads: 2/" -e "s/port: $KG}/port: $KG2}/" -e "s/port: $KGA}/port: $KGA2}/" \
+  -e "/mode: authorize/d" "$WORK/keygate.yaml" >"$WORK/keygate2.yaml"
+"$KEYGATE" serve --config "$WORK/keygate2.yaml" 2>"$WORK/keygate2.log" &
+KG2_PID=$!
+PIDS+=($KG2_PID)
+for admin in "$KGA" "$KGA2"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin/readyz" >/dev/null && break; sleep 0.1; done
+done
 
 cat > "$WORK/keys.lua" <<'LUA'
 local keys = {}
@@ -265,6 +306,8 @@ add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid count
 # decision; nginx's own CPU is in the next row's figure.
 add_case "nginx auth_request->keygate" "$NGXFA" /auth/x "$KG_PID" valid
 add_case "nginx auth_request (nginx)" "$NGXFA" /auth/x "$(nginx_worker "$WORK/ngx-fa/nginx.pid")" valid
+add_case "kong-style nginx+lua, limited" "$PEER" /limited/x "$(nginx_worker "$WORK/ngx-peer/nginx.pid")" valid count
+add_case "keygate plain, 2 workers" "$KG2" /plain/x "$KG2_PID"
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -306,6 +349,8 @@ ratio() {  # label case-index reference-index reference-name
 }
 for i in 2 4 5 6 7 8 9; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
 ratio "keygate per decision" 9 4 "auth (proxied)"
+ratio "keygate rate-limited" 6 11 "kong-style"
+ratio "keygate plain, 2 workers" 12 2 "1 worker"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"
@@ -321,6 +366,14 @@ for i in "${!EVALSHA_REQS[@]}"; do
     "$(awk -v u="${EVALSHA_USEC[$i]}" -v c="$calls" 'BEGIN {printf "%.1f", c ? u / c : 0}') us" \
     "inside Redis per call, redis-server CPU per request" \
     "$(awk -v t="${REDIS_TICKS[$i]}" -v u="$TICK_US" -v r="$reqs" 'BEGIN {printf "%.1f", t * u / r}') us"
+done
+# CPU per request of the whole limiting system: the proxy's own plus redis-server's.
+for i in 6 7 8 11; do
+  [ -n "${RPS[$i]:-}" ] && [ "${EVALSHA_REQS[$i]:-0}" -gt 0 ] && [ -n "${RPS[1]:-}" ] || continue
+  awk -v n="${CASES[$i]%%|*}" -v c="$(median "${CPU[$i]}")" -v t="${REDIS_TICKS[$i]}" \
+    -v u="$TICK_US" -v r="${EVALSHA_REQS[$i]}" -v nc="$(median "${CPU[1]}")" 'BEGIN {
+      total = c + t * u / r
+      printf "%-28s proxy + Redis CPU %.1f us/request, %.2fx nginx reverse proxy\n", n, total, total / nc }'
 done
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"
 
