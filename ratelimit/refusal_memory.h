@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ratelimit/decision.h"
+#include "ratelimit/identity_hash.h"
 #include "ratelimit/policy.h"
 #include "ratelimit/subject.h"
 
@@ -56,12 +57,6 @@ class RefusalMemory {
     std::int64_t decided_at_ms = 0;  // local clock
     std::int64_t until_ms = 0;       // local clock
   };
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const {
-      return std::hash<std::string_view>{}(text);
-    }
-  };
 
   static PolicyShape shape_of(const EffectivePolicy& policy);
   void build_key(std::span<const EffectivePolicy> policies, const Subject& subject);
@@ -69,7 +64,7 @@ class RefusalMemory {
   static constexpr std::int64_t kSweepEveryMs = 1000;
 
   const std::size_t max_entries_;
-  std::unordered_map<std::string, Refusal, StringHash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, Refusal, IdentityHash, std::equal_to<>> entries_;
   std::string key_;  // scratch: the counters of the request being looked up
   std::int64_t next_sweep_ms_ = 0;
 };
