@@ -364,7 +364,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     const auto query_at = target.find('?');
     path_.assign(target.substr(0, query_at));
-    if (path_.empty() || path_.front() == '?') path_.insert(0, "/");
+    if (path_.empty()) path_ = "/";  // "http://host" or "http://host?q"
     if (path_.front() != '/' && path_ != "*")
       return invalid("The request target must be a path (origin-form) or an absolute URL");
     bool changed = false;
