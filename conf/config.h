@@ -95,7 +95,10 @@ struct LimitsConfig {
   Duration client_header_timeout{10000};          // first byte to end of request header
   Duration idle_timeout{60000};                   // between keep-alive requests
   Duration body_timeout{60000};                   // no progress on a body for this long
-  Duration drain_timeout{15000};        // on SIGTERM, wait this long for requests in flight
+  Duration drain_timeout{15000};  // on SIGTERM, wait this long for requests in flight
+  // On SIGTERM, first report not-ready and keep accepting this long, so endpoints are removed
+  // before the listener closes (a rolling update loses no request); 0: drain at once.
+  Duration shutdown_delay{5000};
   std::size_t max_connections = 10000;  // client connections per process
 };
 
@@ -205,6 +208,14 @@ struct UsageConfig {
   Duration last_used_interval{60000};
 };
 
+// What /readyz reports.
+struct ReadinessConfig {
+  // false: ready while requests can still be served from the cache (stale grace) and with
+  // fail-open limits during a store outage, so an outage does not take the whole fleet out;
+  // true: not ready while the store is unreachable.
+  bool require_store = false;
+};
+
 struct Config {
   std::string source_path;  // the file this was loaded from
   int threads = 0;          // 0: one per core
@@ -220,6 +231,7 @@ struct Config {
   StoreConfig store;
   RateLimitConfig rate_limits;
   UsageConfig usage;
+  ReadinessConfig readiness;
 
   const UpstreamConfig* find_upstream(const std::string& name) const;
   const RateLimitPolicyConfig* find_policy(const std::string& name) const;
