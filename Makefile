@@ -63,7 +63,7 @@ clean:
 # (podman) with mmdebstrap to make the Debian base images where no registry is reachable.
 DEPLOY_NPM := kubernetes-models@5.1.0 js-yaml@4.1.0
 DEPLOY_NODE_DIR := $(BUILD)/deploy-validate
-IMAGE_PACKAGES := podman mmdebstrap
+IMAGE_PACKAGES := podman runc mmdebstrap
 deploy-deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 	  $(MAKE) --no-print-directory deps DEB_PACKAGES="nodejs npm"
@@ -73,7 +73,8 @@ deploy-deps:
 	    npm install --prefix $(DEPLOY_NODE_DIR) --no-save --no-audit --no-fund --silent $(DEPLOY_NPM); }
 	@command -v podman >/dev/null || command -v buildah >/dev/null || \
 	  $(MAKE) --no-print-directory deps DEB_PACKAGES="$(IMAGE_PACKAGES)"
-	@command -v mmdebstrap >/dev/null || $(MAKE) --no-print-directory deps DEB_PACKAGES="mmdebstrap"
+	@command -v mmdebstrap >/dev/null && command -v runc >/dev/null || \
+	  $(MAKE) --no-print-directory deps DEB_PACKAGES="mmdebstrap runc"
 
 # The container image, with podman (or buildah). IMAGE names it.
 IMAGE ?= keygate:0.1.0

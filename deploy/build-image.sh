@@ -60,8 +60,16 @@ if [ -z "${BASE:-}" ]; then
 fi
 RUNTIME_BASE="${RUNTIME_BASE:-$BASE}"
 
-echo "build-image.sh: $tool building $IMAGE from $CONTEXT (base $BASE, runtime base $RUNTIME_BASE)" >&2
-build=("$tool" build)
-[ "$tool" = buildah ] && build=(buildah bud)
+if [ "$tool" = podman ]; then
+  # --runtime is podman's own option, the rlimits are the build's.
+  opts="$(./deploy/podman-options.sh "$BASE")"
+  global=()
+  [[ "$opts" == *"--runtime runc"* ]] && global=(--runtime runc)
+  read -ra build_opts <<< "${opts//--runtime runc/}"
+  build=(podman "${global[@]}" build "${build_opts[@]}")
+else
+  build=(buildah bud)
+fi
+echo "build-image.sh: ${build[*]} $IMAGE from $CONTEXT (base $BASE, runtime base $RUNTIME_BASE)" >&2
 "${build[@]}" --layers --build-arg BASE="$BASE" --build-arg RUNTIME_BASE="$RUNTIME_BASE" \
   -f "$CONTEXT/deploy/Dockerfile" -t "$IMAGE" "$CONTEXT"

@@ -38,7 +38,9 @@ void check_pepper(const conf::Config& config, std::vector<StartupProblem>& out) 
   if (!auth::KeyHasher::create(config.keys, error)) {
     const bool from_file = !config.keys.pepper_file.empty() &&
                            (config.keys.pepper_env.empty() || !env_set(config.keys.pepper_env));
-    out.push_back({from_file ? "keys.pepper_file" : "keys.pepper_env", error});
+    const std::string setting = from_file ? "keys.pepper_file" : "keys.pepper_env";
+    if (error.starts_with(setting + ": ")) error.erase(0, setting.size() + 2);
+    out.push_back({setting, error});
   }
 }
 

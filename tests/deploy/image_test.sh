@@ -38,7 +38,12 @@ fail=0
 user="$(podman image inspect --format '{{.Config.User}}' "$IMAGE")"
 if [ "$user" != "10001:10001" ]; then echo "FAIL: image user is '$user', want 10001:10001"; fail=1; fi
 
-run=(podman run --rm --read-only --cap-drop ALL --security-opt no-new-privileges --user 10001:10001)
+opts="$(./deploy/podman-options.sh "$IMAGE")"
+global=()
+[[ "$opts" == *"--runtime runc"* ]] && global=(--runtime runc)
+read -ra run_opts <<< "${opts//--runtime runc/}"
+run=(podman "${global[@]}" run --rm "${run_opts[@]}" --read-only --cap-drop ALL
+     --security-opt no-new-privileges --user 10001:10001)
 version="$("${run[@]}" "$IMAGE" --version)"
 echo "keygate --version in the image: $version"
 want="keygate $(sed -n 's/^project(keygate VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
