@@ -5,11 +5,11 @@
 # hard limits: runc with modest rlimits works there.
 set -euo pipefail
 image="$1"
-if podman run --rm "$image" true >/dev/null 2>&1; then exit 0; fi
+if podman run --rm --entrypoint /bin/true "$image" >/dev/null 2>&1; then exit 0; fi
 limits="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 for runtime in "" "--runtime runc"; do
   # shellcheck disable=SC2086
-  if podman $runtime run --rm $limits "$image" true >/dev/null 2>&1; then
+  if podman $runtime run --rm $limits --entrypoint /bin/true "$image" >/dev/null 2>&1; then
     echo "$runtime $limits"
     exit 0
   fi
