@@ -94,5 +94,21 @@ TEST(Reload, ARefusedReloadIsCountedAndChangesNothing) {
   EXPECT_EQ(http_get(keygate.proxy_port(), "/").status, 200);
 }
 
+// threads: 0 takes the CPU quota or the cores, and says which.
+TEST(Workers, TheCountAndWhereItCameFromAreLogged) {
+  EchoUpstream upstream;
+  KeygateProcess keygate(config(upstream.port(), "0", "0"), with_keys_file());
+  const auto lines = keygate.log_lines("\"msg\":\"workers\"");
+  ASSERT_EQ(lines.size(), 1u) << keygate.stderr_text();
+  EXPECT_TRUE(lines[0].find("\"from\":\"hardware_concurrency\"") != std::string::npos ||
+              lines[0].find("\"from\":\"/sys/fs/cgroup") != std::string::npos)
+      << lines[0];
+  KeygateProcess fixed(config(upstream.port(), "3", "0"), with_keys_file());
+  const auto fixed_lines = fixed.log_lines("\"msg\":\"workers\"");
+  ASSERT_EQ(fixed_lines.size(), 1u);
+  EXPECT_NE(fixed_lines[0].find(R"("threads":"3","from":"threads")"), std::string::npos)
+      << fixed_lines[0];
+}
+
 }  // namespace
 }  // namespace keygate::testing
