@@ -12,7 +12,7 @@ BENCH_PACKAGES := nginx-light libnginx-mod-http-lua wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps build asan test test-asan run bench format format-check clean
+.PHONY: all deps bench-deps deploy-deps build asan test test-asan run bench format format-check clean image
 
 all: build
 
@@ -34,14 +34,14 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-test: build
+test: build deploy-deps
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j$(JOBS)
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYGATE_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure --timeout 900
+	  ctest --output-on-failure --timeout 900 -E "^deploy_"
 
 run: build
 	@BUILD=$(BUILD) ./deploy/examples/run.sh
@@ -57,3 +57,26 @@ format-check: deps
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# What tests/deploy needs: node and npm (Debian's, unless some are there already), the
+# Kubernetes schemas (npm kubernetes-models) under the build dir, and a container builder
+# (podman) with mmdebstrap to make the Debian base images where no registry is reachable.
+DEPLOY_NPM := kubernetes-models@5.1.0 js-yaml@4.1.0
+DEPLOY_NODE_DIR := $(BUILD)/deploy-validate
+IMAGE_PACKAGES := podman runc mmdebstrap
+deploy-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  $(MAKE) --no-print-directory deps DEB_PACKAGES="nodejs npm"
+	@[ -f $(DEPLOY_NODE_DIR)/node_modules/kubernetes-models/package.json ] && \
+	  [ -f $(DEPLOY_NODE_DIR)/node_modules/js-yaml/package.json ] || \
+	  { mkdir -p $(DEPLOY_NODE_DIR) && \
+	    npm install --prefix $(DEPLOY_NODE_DIR) --no-save --no-audit --no-fund --silent $(DEPLOY_NPM); }
+	@command -v podman >/dev/null || command -v buildah >/dev/null || \
+	  $(MAKE) --no-print-directory deps DEB_PACKAGES="$(IMAGE_PACKAGES)"
+	@command -v mmdebstrap >/dev/null && command -v runc >/dev/null || \
+	  $(MAKE) --no-print-directory deps DEB_PACKAGES="mmdebstrap runc"
+
+# The container image, with podman (or buildah). IMAGE names it.
+IMAGE ?= keygate:0.1.0
+image: deploy-deps
+	@IMAGE=$(IMAGE) BUILD=$(BUILD) ./deploy/build-image.sh
