@@ -9,10 +9,15 @@ DEB_PACKAGES := g++ cmake make pkg-config ccache clang-format \
   libssl-dev libhiredis-dev libyaml-cpp-dev libgtest-dev libcli11-dev \
   redis-server nginx python3 python3-requests prometheus curl
 BENCH_PACKAGES := nginx-light libnginx-mod-http-lua wrk
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TARGETS ?= request_head chunked_body credential config_loader resp_reply record_json
+FUZZ_SECONDS ?= 60
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps deploy-deps build asan test test-asan run bench format format-check clean image
+.PHONY: all deps bench-deps deploy-deps fuzz-deps fuzz-build fuzz fuzz-merge build asan test \
+  test-asan run bench format format-check clean image
 
 all: build
 
@@ -27,6 +32,9 @@ deps:
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FUZZ_PACKAGES)"
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
@@ -43,6 +51,37 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure --timeout 900 -E "^deploy_"
 
+# libFuzzer + ASan/UBSan with clang in $(FUZZ_BUILD), not part of `make test` (which replays the
+# kept corpora). Each target runs FUZZ_SECONDS from tests/fuzz/<target>/corpus; new inputs go to
+# $(FUZZ_BUILD)/corpus/<target>, findings to $(FUZZ_BUILD)/findings/<target>/ (see docs/fuzzing.md).
+fuzz-build: deps fuzz-deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DKEYGATE_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/findings/$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=4096 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/findings/$$t/ \
+	    $$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict) \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/$$t/corpus 2>&1 | grep -E '(DONE|stat::number_of_executed_units|ERROR|SUMMARY|property failed|runtime error)' ; \
+	  test -z "$$(ls -A $(FUZZ_BUILD)/findings/$$t)" || { echo "finding in $(FUZZ_BUILD)/findings/$$t"; exit 1; }; \
+	done
+
+# Folds what `make fuzz` found into the kept corpora, minimised (libFuzzer -merge=1): every
+# coverage edge is kept, hit counts are not (-use_counters=0), so a corpus stays a few hundred files.
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(FUZZ_BUILD)/merged/$$t && mkdir -p $(FUZZ_BUILD)/merged/$$t && \
+	  $(FUZZ_BUILD)/fuzz_$$t -merge=1 -use_counters=0 -max_len=4096 $(FUZZ_BUILD)/merged/$$t tests/fuzz/$$t/corpus \
+	    $(FUZZ_BUILD)/corpus/$$t 2>/dev/null && \
+	  rm -rf tests/fuzz/$$t/corpus && mv $(FUZZ_BUILD)/merged/$$t tests/fuzz/$$t/corpus && \
+	  echo "$$t: $$(ls tests/fuzz/$$t/corpus | wc -l) inputs"; \
+	done
+
 run: build
 	@BUILD=$(BUILD) ./deploy/examples/run.sh
 
@@ -56,7 +95,7 @@ format-check: deps
 	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # What tests/deploy needs: node and npm (Debian's, unless some are there already), the
 # Kubernetes schemas (npm kubernetes-models) under the build dir, and a container builder
