@@ -110,7 +110,7 @@ class Server {
         choose_worker_count(config_->threads, "/sys/fs/cgroup", "/proc/self/cgroup",
                             std::thread::hardware_concurrency());
     const int threads = workers.threads;
-    log_info("workers", {{"threads", std::to_string(threads)}, {"from", workers.source}});
+    log_info("workers", {{"threads", threads}, {"from", workers.source}});
     auto snapshot = std::make_shared<const Snapshot>(config_, state_.metrics);
     for (int i = 0; i < threads; ++i) {
       auto worker = std::make_unique<Worker>(i, state_, sink);
@@ -308,7 +308,7 @@ class Server {
       return;
     }
     log_info("shutting down: not ready, still accepting",
-             {{"shutdown_delay_seconds", seconds_text(delay)}});
+             {{"shutdown_delay_seconds", std::chrono::duration<double>(delay).count()}});
     shutdown_timer_ = std::make_unique<asio::steady_timer>(control_, delay);
     shutdown_timer_->async_wait([this](boost::system::error_code ec) {
       if (!ec) begin_drain();

@@ -27,7 +27,8 @@ void StoreOutage::observe(bool reachable, const std::string& reason, Clock::time
     started_ns_ = 0;
     const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::nanoseconds(now_ns - started));
-    log_info("store reachable again", {{"outage_seconds", seconds_text(lasted)}});
+    log_info("store reachable again",
+             {{"outage_seconds", std::chrono::duration<double>(lasted).count()}});
   }
 }
 
