@@ -14,6 +14,10 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS ?= request_head chunked_body credential config_loader resp_reply record_json
 FUZZ_SECONDS ?= 60
 
+# Paths relative to the tree in ccache's hashes, so a fresh clone elsewhere (CI) reuses the
+# objects of earlier builds.
+export CCACHE_BASEDIR := $(CURDIR)
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps bench-deps deploy-deps fuzz-deps fuzz-build fuzz fuzz-merge build asan test \
