@@ -50,38 +50,7 @@ class OwnedArgs {
   std::vector<std::size_t> ends_;
 };
 
-struct Redirect {
-  bool ask = false;
-  std::uint16_t slot = 0;
-  NodeAddress target;
-};
-
-// "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381".
-std::optional<Redirect> parse_redirect(const Result& result) {
-  if (result.status != Status::ok || !result.reply.is_error()) return std::nullopt;
-  std::string_view text = result.reply.str;
-  Redirect redirect;
-  if (text.starts_with("MOVED ")) {
-    text.remove_prefix(6);
-  } else if (text.starts_with("ASK ")) {
-    redirect.ask = true;
-    text.remove_prefix(4);
-  } else {
-    return std::nullopt;
-  }
-  auto space = text.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
-  unsigned slot = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + space, slot);
-  if (ec != std::errc() || end != text.data() + space || slot >= kClusterSlots) return std::nullopt;
-  redirect.slot = static_cast<std::uint16_t>(slot);
-  auto target = parse_node_address(text.substr(space + 1));
-  if (!target) return std::nullopt;
-  redirect.target = std::move(*target);
-  return redirect;
-}
-
-bool is_script_command(std::span<const std::string_view> args) {
+bool is_script_command_impl(std::span<const std::string_view> args) {
   if (args.empty() || args[0].size() != 6) return false;
   for (std::size_t i = 0; i < 6; ++i)
     if (std::toupper(static_cast<unsigned char>(args[0][i])) != "SCRIPT"[i]) return false;
@@ -376,6 +345,34 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
 };
 
 }  // namespace
+
+bool is_script_command(std::span<const std::string_view> args) {
+  return is_script_command_impl(args);
+}
+
+std::optional<Redirect> parse_redirect(const Result& result) {
+  if (result.status != Status::ok || !result.reply.is_error()) return std::nullopt;
+  std::string_view text = result.reply.str;
+  Redirect redirect;
+  if (text.starts_with("MOVED ")) {
+    text.remove_prefix(6);
+  } else if (text.starts_with("ASK ")) {
+    redirect.ask = true;
+    text.remove_prefix(4);
+  } else {
+    return std::nullopt;
+  }
+  auto space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  unsigned slot = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + space, slot);
+  if (ec != std::errc() || end != text.data() + space || slot >= kClusterSlots) return std::nullopt;
+  redirect.slot = static_cast<std::uint16_t>(slot);
+  auto target = parse_node_address(text.substr(space + 1));
+  if (!target) return std::nullopt;
+  redirect.target = std::move(*target);
+  return redirect;
+}
 
 std::optional<NodeAddress> parse_node_address(std::string_view text) {
   std::string_view host;

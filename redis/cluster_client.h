@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,17 @@ struct NodeAddress {
 
 // "host:port" (an IPv6 host in brackets: "[::1]:7000"); nullopt when malformed.
 std::optional<NodeAddress> parse_node_address(std::string_view text);
+
+// A MOVED or ASK error reply: "MOVED 3999 127.0.0.1:6381", "ASK 3999 127.0.0.1:6381".
+struct Redirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  NodeAddress target;
+};
+std::optional<Redirect> parse_redirect(const Result& result);
+
+// SCRIPT LOAD / FLUSH / EXISTS: sent to every master of a cluster.
+bool is_script_command(std::span<const std::string_view> args);
 
 std::shared_ptr<Client> make_cluster_client(boost::asio::any_io_executor executor,
                                             const conf::RedisConfig& config,

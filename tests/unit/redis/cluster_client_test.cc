@@ -11,6 +11,7 @@
 #include "redis/cluster_slot.h"
 #include "redis/redis_client.h"
 #include "redis/script.h"
+#include "redis/sync_client.h"
 #include "tests/support/redis_cluster.h"
 #include "tests/unit/redis/test_loop.h"
 
@@ -204,6 +205,67 @@ TEST_F(ClusterClientTest, NoSeedAnsweringMeansDisconnectedNotAHang) {
   Result result = call(*client, {"GET", "x"});
   EXPECT_EQ(result.status, Status::disconnected);
   EXPECT_FALSE(client->connected());
+}
+
+}  // namespace
+}  // namespace keygate::redis
+
+namespace keygate::redis {
+namespace {
+
+// The blocking client (CLI, admin API, usage flushes) on the same cluster.
+class ClusterSyncClientTest : public ::testing::Test {
+ protected:
+  conf::RedisConfig config() const {
+    conf::RedisConfig config;
+    config.cluster_seeds = cluster_.seeds();
+    config.command_timeout = 2000ms;
+    return config;
+  }
+  RedisCluster cluster_;
+};
+
+TEST_F(ClusterSyncClientTest, RoutesFollowsMovedAndAskAndRunsScripts) {
+  std::string error;
+  auto client = connect_sync(config(), &error);
+  ASSERT_TRUE(client) << error;
+  for (int i = 0; i < 30; ++i) {
+    std::string key = "sync:" + std::to_string(i);
+    ASSERT_TRUE(client->command({"SET", key, key}).ok());
+    int owner = cluster_.owner_of(key_slot(key));
+    EXPECT_EQ(cluster_.master(owner).command({"GET", key}).str, key);
+  }
+  const std::string key = "sync:0";
+  const std::uint16_t slot = key_slot(key);
+  const int from = cluster_.owner_of(slot);
+  const int to = (from + 1) % cluster_.masters();
+  cluster_.begin_migration(slot, from, to);
+  Result asked = client->command({"GET", key});
+  ASSERT_TRUE(asked.ok()) << asked.reply.str;
+  EXPECT_EQ(asked.reply.str, key);
+  cluster_.finish_migration(slot, to);
+  Result moved = client->command({"GET", key});
+  ASSERT_TRUE(moved.ok()) << moved.reply.str;
+  EXPECT_EQ(moved.reply.str, key);
+
+  Script script("return redis.call('GET', KEYS[1])");
+  std::vector<std::string_view> keys = {key};
+  Result first = script.eval(*client, keys, {});
+  ASSERT_TRUE(first.ok()) << first.reply.str;
+  EXPECT_EQ(first.reply.str, key);
+  ASSERT_FALSE(cluster_.master(to).command({"SCRIPT", "FLUSH"}).is_error());
+  Result reloaded = script.eval(*client, keys, {});
+  ASSERT_TRUE(reloaded.ok()) << reloaded.reply.str;
+  EXPECT_EQ(reloaded.reply.str, key);
+}
+
+TEST_F(ClusterSyncClientTest, NoSeedAnsweringFailsWithTheReason) {
+  conf::RedisConfig dead = config();
+  dead.cluster_seeds = {"127.0.0.1:1"};
+  dead.connect_timeout = 200ms;
+  std::string error;
+  EXPECT_FALSE(connect_sync(dead, &error));
+  EXPECT_NE(error.find("127.0.0.1:1"), std::string::npos) << error;
 }
 
 }  // namespace
