@@ -134,12 +134,6 @@ void parse_store(const YamlValue& value, ParseContext& ctx) {
   if (!kind_ok) return;
   if (store.kind == StoreConfig::Kind::redis) {
     store.redis_enabled = true;
-    // Key records and their management scripts span an org's names and the key's own name,
-    // which are in different slots: not yet on a cluster (docs/redis-schema.md, "Cluster").
-    if (!store.redis.cluster_seeds.empty())
-      ctx.diag.error(map->get("kind").mark,
-                     "store kind redis cannot use a Redis Cluster yet: keep key records in a "
-                     "file (kind: file) and use store.redis.cluster for rate limits and usage");
     if (map->has("file"))
       ctx.diag.error(map->get("file").mark, "store file is only used with kind: file");
   } else if (store.file_path.empty() && !map->has("file")) {

@@ -19,6 +19,13 @@ using namespace std::chrono_literals;
 
 constexpr auto kPeriodicRefresh = 1000ms;
 constexpr auto kMinRefreshGap = 50ms;
+constexpr auto kTryAgainDelay = 2ms;
+constexpr int kTryAgainAttempts = 20;
+
+bool is_tryagain(const Result& result) {
+  return result.status == Status::ok && result.reply.is_error() &&
+         result.reply.str.starts_with("TRYAGAIN");
+}
 
 // The caller's arguments, kept for a retry after a MOVED or ASK: one buffer and one offset
 // table (the views the caller passed are gone once command() returns).
@@ -109,14 +116,8 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
       return post(std::move(cb), Result{Status::disconnected, {}});
     }
     auto deadline = Clock::now() + timeout;
-    auto saved = std::make_shared<OwnedArgs>(args);
-    target->command(
-        args, timeout,
-        [weak = weak_from_this(), saved, deadline, cb = std::move(cb)](Result result) mutable {
-          auto self = weak.lock();
-          if (!self) return cb(std::move(result));
-          self->on_first_reply(std::move(saved), deadline, std::move(cb), std::move(result));
-        });
+    send_to(target, std::make_shared<OwnedArgs>(args), deadline, std::move(cb), true,
+            kTryAgainAttempts);
   }
 
   ClientStats stats() const override {
@@ -174,11 +175,28 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
     return nullptr;
   }
 
-  void on_first_reply(std::shared_ptr<OwnedArgs> saved, Clock::time_point deadline, Callback cb,
-                      Result result) {
+  // Follows at most one MOVED/ASK per send, and retries a TRYAGAIN (a multi-key command or
+  // script whose keys are split by a slot migration in progress) after kTryAgainDelay while the
+  // deadline allows: the caller still gets exactly one reply.
+  void on_reply(std::shared_ptr<OwnedArgs> saved, Clock::time_point deadline, Callback cb,
+                Result result, bool may_redirect, int tryagain_left) {
     if (result.status == Status::disconnected) request_refresh();
+    if (stopped_) return cb(std::move(result));
+    if (is_tryagain(result) && tryagain_left > 0 && remaining(deadline) > kTryAgainDelay) {
+      ++cluster_stats_.tryagain;
+      auto timer = std::make_shared<boost::asio::steady_timer>(executor_, kTryAgainDelay);
+      timer->async_wait([weak = weak_from_this(), timer, saved, deadline, cb = std::move(cb),
+                         result = std::move(result),
+                         tryagain_left](const boost::system::error_code&) mutable {
+        auto self = weak.lock();
+        if (!self) return cb(std::move(result));
+        self->resend(std::move(saved), deadline, std::move(cb), std::move(result),
+                     tryagain_left - 1);
+      });
+      return;
+    }
     auto redirect = parse_redirect(result);
-    if (!redirect || stopped_) return cb(std::move(result));
+    if (!redirect || !may_redirect) return cb(std::move(result));
     auto left = remaining(deadline);
     if (left <= 0ms) return cb(Result{Status::timeout, {}});
     Client* target = node(redirect->target);
@@ -188,7 +206,6 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
       request_refresh();
       return cb(std::move(result));
     }
-    auto views = saved->views();
     if (redirect->ask) {
       ++cluster_stats_.ask;
       // ASKING applies to the next command on the same connection only: pipelined, it is.
@@ -198,10 +215,30 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
       owners_[redirect->slot] = target;
       request_refresh();
     }
-    // The retry's reply is final, even if it is another redirect.
-    target->command(views, left, [saved, cb = std::move(cb)](Result retried) mutable {
-      cb(std::move(retried));
-    });
+    send_to(target, std::move(saved), deadline, std::move(cb), false, tryagain_left);
+  }
+
+  // The command again, routed by the current map (after a TRYAGAIN).
+  void resend(std::shared_ptr<OwnedArgs> saved, Clock::time_point deadline, Callback cb,
+              Result previous, int tryagain_left) {
+    auto views = saved->views();
+    auto key = routing_key(views);
+    Client* target = key ? owners_[key_slot(*key)] : any_connected();
+    if (!target || remaining(deadline) <= 0ms) return cb(std::move(previous));
+    send_to(target, std::move(saved), deadline, std::move(cb), true, tryagain_left);
+  }
+
+  void send_to(Client* target, std::shared_ptr<OwnedArgs> saved, Clock::time_point deadline,
+               Callback cb, bool may_redirect, int tryagain_left) {
+    auto views = saved->views();
+    target->command(views, remaining(deadline),
+                    [weak = weak_from_this(), saved, deadline, cb = std::move(cb), may_redirect,
+                     tryagain_left](Result result) mutable {
+                      auto self = weak.lock();
+                      if (!self) return cb(std::move(result));
+                      self->on_reply(std::move(saved), deadline, std::move(cb), std::move(result),
+                                     may_redirect, tryagain_left);
+                    });
   }
 
   // SCRIPT LOAD / FLUSH / EXISTS on every master; answered with the first successful reply

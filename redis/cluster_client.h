@@ -4,11 +4,12 @@
 // The slot map comes from CLUSTER SLOTS, asked of any connected node, at start, every second,
 // after a MOVED and after a node's connection fails. A MOVED reply updates the slot's owner and
 // the command is retried once there; an ASK reply is retried once on the importing node behind
-// a one-off ASKING. A retry stays within the command's original deadline, so a caller still
-// gets exactly one reply per command. Commands that name no key (PING, PUBLISH: classic pub/sub
-// reaches every node of a cluster) go to any connected master; SCRIPT commands go to every
-// master, so that Script's reload after a NOSCRIPT reaches the node that answered it, pipelined
-// ahead of the retried EVALSHA on that node's connection.
+// a one-off ASKING; a TRYAGAIN (the keys of a multi-key command or script split by a migration
+// in progress) is retried after 2 ms. Retries stay within the command's original deadline, so
+// a caller still gets exactly one reply per command. Commands that name no key (PING, PUBLISH:
+// classic pub/sub reaches every node of a cluster) go to any connected master; SCRIPT commands go
+// to every master, so that Script's reload after a NOSCRIPT reaches the node that answered it,
+// pipelined ahead of the retried EVALSHA on that node's connection.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -52,6 +53,7 @@ std::shared_ptr<Client> make_cluster_client(boost::asio::any_io_executor executo
 struct ClusterStats {
   std::uint64_t moved = 0;          // MOVED replies followed
   std::uint64_t ask = 0;            // ASK replies followed
+  std::uint64_t tryagain = 0;       // TRYAGAIN replies retried (keys split by a migration)
   std::uint64_t map_refreshes = 0;  // CLUSTER SLOTS answers applied
   std::size_t nodes = 0;            // connections held (masters of the map, seeds)
 };

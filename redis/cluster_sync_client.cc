@@ -4,7 +4,9 @@
 // goes to every master. Each round trip is bounded by command_timeout, as on one Redis.
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "redis/cluster_client.h"
 #include "redis/cluster_slot.h"
@@ -29,7 +31,23 @@ class ClusterSyncClient final : public SyncClient {
     return false;
   }
 
+  // A TRYAGAIN (keys of a multi-key command split by a migration in progress) is retried a few
+  // times, 5 ms apart: off the data path, a short wait beats an error.
   Result command(std::span<const std::string_view> args) override {
+    Result result = routed(args);
+    for (int attempt = 0; attempt < 20 && result.status == Status::ok && result.reply.is_error() &&
+                          result.reply.str.starts_with("TRYAGAIN");
+         ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      result = routed(args);
+    }
+    return result;
+  }
+
+  std::string last_error() const override { return last_error_; }
+
+ private:
+  Result routed(std::span<const std::string_view> args) {
     if (is_script_command(args)) return broadcast(args);
     std::optional<std::string> owner;
     if (auto key = routing_key(args)) {
@@ -56,9 +74,6 @@ class ClusterSyncClient final : public SyncClient {
     return on(target, args);
   }
 
-  std::string last_error() const override { return last_error_; }
-
- private:
   SyncClient* node(const std::string& address) {
     auto found = nodes_.find(address);
     if (found != nodes_.end()) return found->second.get();

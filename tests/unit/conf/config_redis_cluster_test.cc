@@ -88,11 +88,10 @@ TEST(ConfigRedisCluster, DatabaseCannotBeCombinedWithCluster) {
             "only database 0)");
 }
 
-TEST(ConfigRedisCluster, KeyRecordsCannotLiveOnACluster) {
-  EXPECT_EQ(
-      only_error(load_store("store: {kind: redis, redis: {cluster: {seeds: [\"r:7000\"]}}}\n")),
-      "t.yaml:3:15: store kind redis cannot use a Redis Cluster yet: keep key records in a "
-      "file (kind: file) and use store.redis.cluster for rate limits and usage");
+TEST(ConfigRedisCluster, KeyRecordsMayLiveOnACluster) {
+  Config config =
+      loaded(load_store("store: {kind: redis, redis: {cluster: {seeds: [\"r:7000\"]}}}\n"));
+  EXPECT_EQ(config.store.redis.cluster_seeds, std::vector<std::string>{"r:7000"});
 }
 
 }  // namespace

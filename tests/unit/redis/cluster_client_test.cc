@@ -125,6 +125,7 @@ TEST_F(ClusterClientTest, MovedUpdatesTheMapAndRetriesOnce) {
   std::uint16_t slot = key_slot(key);
   ASSERT_TRUE(call(*client, {"SET", key, "before"}).ok());
   cluster_->migrate(slot, 0, 1);  // behind the client's back
+  cluster_->wait_until_stable();
   Result read = call(*client, {"GET", key});
   ASSERT_TRUE(read.ok()) << read.reply.str;
   EXPECT_EQ(read.reply.str, "before");
@@ -152,6 +153,7 @@ TEST_F(ClusterClientTest, AskIsFollowedWithAsking) {
   EXPECT_EQ(cluster_stats(*client).ask, 2u);
   EXPECT_EQ(cluster_stats(*client).moved, 0u);
   cluster_->finish_migration(slot, 2);
+  cluster_->wait_until_stable();
   EXPECT_EQ(call(*client, {"GET", moved}).reply.str, "migrated");
   cluster_->migrate(slot, 2, 0);
   cluster_->wait_until_stable();
@@ -244,6 +246,7 @@ TEST_F(ClusterSyncClientTest, RoutesFollowsMovedAndAskAndRunsScripts) {
   ASSERT_TRUE(asked.ok()) << asked.reply.str;
   EXPECT_EQ(asked.reply.str, key);
   cluster_.finish_migration(slot, to);
+  cluster_.wait_until_stable();  // every node agrees, so the old owner answers MOVED
   Result moved = client->command({"GET", key});
   ASSERT_TRUE(moved.ok()) << moved.reply.str;
   EXPECT_EQ(moved.reply.str, key);
