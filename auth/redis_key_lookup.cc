@@ -45,9 +45,10 @@ const std::string& RedisKeyLookup::script() {
 
 RedisKeyLookup::RedisKeyLookup(std::shared_ptr<redis::Client> client,
                                const conf::RedisConfig& config)
-    : state_(std::make_shared<const State>(
-          State{std::move(client), redis_schema::key_record(config.key_prefix, ""),
-                redis_schema::org_record_prefix(config.key_prefix), config.command_timeout})) {}
+    : state_(std::make_shared<const State>(State{
+          std::move(client), redis_schema::key_record(redis_schema::record_prefix(config), ""),
+          redis_schema::org_record_prefix(redis_schema::record_prefix(config)),
+          config.command_timeout})) {}
 
 LookupResult lookup_result_from_reply(const redis::Reply& reply, const std::string& hash) {
   if (reply.type == redis::Reply::Type::nil) return {LookupStatus::not_found, nullptr, nullptr};

@@ -116,8 +116,10 @@ struct RedisKeyRepository::VersionedOrg {
 RedisKeyRepository::RedisKeyRepository(std::unique_ptr<redis::SyncClient> client,
                                        const conf::RedisConfig& config, int max_attempts)
     : client_(std::move(client)),
-      prefix_(config.key_prefix),
-      where_("redis " + config.host + ":" + std::to_string(config.port)),
+      prefix_(redis_schema::record_prefix(config)),
+      where_(config.cluster_seeds.empty()
+                 ? "redis " + config.host + ":" + std::to_string(config.port)
+                 : "redis cluster"),
       max_attempts_(std::max(1, max_attempts)) {}
 
 StoreResult<redis::Reply> RedisKeyRepository::checked(redis::Result result) const {
@@ -145,7 +147,11 @@ StoreResult<redis::Reply> RedisKeyRepository::run(const std::vector<std::string>
 StoreResult<redis::Reply> RedisKeyRepository::eval(const redis::Script& script,
                                                    const std::vector<std::string>& args) {
   std::vector<std::string_view> views(args.begin(), args.end());
-  return checked(script.eval(*client_, {}, views));
+  // The scripts name their keys in ARGV; KEYS[1] only tells a cluster client the slot (every
+  // record is in the one slot of the record prefix's hash tag).
+  const std::string slot_key = redis_schema::orgs(prefix_);
+  const std::string_view keys[] = {slot_key};
+  return checked(script.eval(*client_, keys, views));
 }
 
 StoreResult<redis::Reply> RedisKeyRepository::run(std::initializer_list<std::string_view> args) {

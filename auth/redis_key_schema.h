@@ -9,14 +9,22 @@
 //   <p>orgs             set     ids of every org with a record
 //   <p>invalidate       channel payload: a key hash whose cached answer must be dropped
 //
-// <p> is RedisConfig::key_prefix ("kg:"). Org ids contain no ':' (KeyManager checks), so the
-// names cannot collide.
+// <p> is record_prefix(): RedisConfig::key_prefix ("kg:") on one Redis; on a Redis Cluster the
+// prefix followed by the hash tag "{records}:", so every record sits in one slot and the
+// management scripts and the lookup script stay single-slot (docs/redis-schema.md, "Cluster").
+// Org ids contain no ':' (KeyManager checks), so the names cannot collide.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "conf/config.h"
+
 namespace keygate::auth::redis_schema {
+
+inline std::string record_prefix(const conf::RedisConfig& config) {
+  return config.cluster_seeds.empty() ? config.key_prefix : config.key_prefix + "{records}:";
+}
 
 inline std::string key_record(std::string_view prefix, std::string_view hash) {
   return std::string(prefix) + "key:" + std::string(hash);

@@ -207,10 +207,13 @@ StoreStatus RedisUsageStore::apply_org(
 
 StoreStatus RedisUsageStore::touch_record(const std::string& key_id, const std::string& org,
                                           UnixSeconds at) {
-  const std::string& prefix = config_.key_prefix;
+  // Key records live under the record prefix (one slot on a cluster); KEYS[1] names that slot
+  // for a cluster client, the scripts themselves read ARGV.
+  const std::string prefix = redis_schema::record_prefix(config_);
+  const std::string slot_key = redis_schema::orgs(prefix);
   for (int attempt = 0; attempt < kRecordAttempts; ++attempt) {
     StoreResult<redis::Reply> read =
-        eval(kReadRecordScript, {},
+        eval(kReadRecordScript, {slot_key},
              {redis_schema::key_id(prefix, key_id), redis_schema::key_record(prefix, "")});
     if (!read.ok()) return read.status;
     if (read.value.type != redis::Reply::Type::array || read.value.elements.size() != 2)
@@ -224,7 +227,7 @@ StoreStatus RedisUsageStore::touch_record(const std::string& key_id, const std::
     if (record->last_used_at && *record->last_used_at >= at) return StoreStatus::success();
     record->last_used_at = at;
     StoreResult<redis::Reply> written =
-        eval(kCompareAndSetScript, {},
+        eval(kCompareAndSetScript, {slot_key},
              {redis_schema::key_record(prefix, hash), text, key_record_to_json_string(*record),
               redis_schema::org_revision(prefix, record->org.empty() ? org : record->org)});
     if (!written.ok()) return written.status;

@@ -205,6 +205,9 @@ struct RedisConfig {
   Duration reconnect_min{100};
   Duration reconnect_max{5000};
   std::string key_prefix = "kg:";
+  // Redis Cluster (store.redis.cluster.seeds, "host:port" each): when not empty, host and port
+  // are unused and the slot map is learnt from these nodes (docs/redis-schema.md, "Cluster").
+  std::vector<std::string> cluster_seeds;
 };
 
 struct StoreConfig {

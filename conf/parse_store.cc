@@ -1,4 +1,7 @@
 // cache and store: where key records come from and how long they are kept in memory.
+#include <algorithm>
+#include <string_view>
+
 #include "conf/section_parsers.h"
 #include "conf/text_checks.h"
 #include "conf/yaml_map.h"
@@ -6,12 +9,60 @@
 namespace keygate::conf {
 namespace {
 
+// "host:port" or "[v6]:port", port 1..65535: the form CLUSTER SLOTS and MOVED use too.
+bool is_node_address(std::string_view text) {
+  std::string_view host, port;
+  if (text.starts_with('[')) {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return false;
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value >= 1 && value <= 65535;
+}
+
+void parse_cluster(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) {
+  auto map = YamlMap::open(value, {"seeds"}, ctx.diag);
+  if (!map || !map->require("seeds")) return;
+  YamlValue seeds = map->get("seeds");
+  std::vector<YamlValue> items = read_list(seeds, "store redis cluster seed", ctx.diag);
+  if (items.empty() && seeds.node.IsSequence())
+    ctx.diag.error(seeds.mark, "store redis cluster seeds must list at least one host:port");
+  for (const YamlValue& item : items) {
+    auto text = read_string(item, ctx.diag);
+    if (!text) continue;
+    if (!is_node_address(*text)) {
+      ctx.diag.error(item.mark, "store redis cluster seed must be host:port, got '" + *text + "'");
+      continue;
+    }
+    if (std::find(redis.cluster_seeds.begin(), redis.cluster_seeds.end(), *text) !=
+        redis.cluster_seeds.end()) {
+      ctx.diag.error(item.mark, "store redis cluster seed '" + *text + "' is listed twice");
+      continue;
+    }
+    redis.cluster_seeds.push_back(*text);
+  }
+}
+
 void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) {
-  auto map = YamlMap::open(
-      value,
-      {"host", "port", "password_env", "database", "command_timeout", "limiter_timeout",
-       "limiter_batch", "connect_timeout", "reconnect_min", "reconnect_max", "key_prefix"},
-      ctx.diag);
+  auto map = YamlMap::open(value,
+                           {"host", "port", "password_env", "database", "command_timeout",
+                            "limiter_timeout", "limiter_batch", "connect_timeout", "reconnect_min",
+                            "reconnect_max", "key_prefix", "cluster"},
+                           ctx.diag);
   if (!map) return;
   if (map->read("host", redis.host) && redis.host.empty())
     ctx.diag.error(map->get("host").mark, "store redis host must not be empty");
@@ -34,6 +85,20 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
                    "store redis reconnect_min must not exceed reconnect_max");
   }
   map->read("key_prefix", redis.key_prefix);
+  if (map->has("cluster")) {
+    parse_cluster(map->get("cluster"), redis, ctx);
+    // A cluster is found through its seeds, and Redis Cluster has only database 0.
+    for (std::string_view single : {"host", "port"}) {
+      if (map->has(single))
+        ctx.diag.error(map->get(single).mark,
+                       "store redis " + std::string(single) +
+                           " cannot be combined with cluster (the nodes come from cluster seeds)");
+    }
+    if (map->has("database"))
+      ctx.diag.error(map->get("database").mark,
+                     "store redis database cannot be combined with cluster (Redis Cluster has "
+                     "only database 0)");
+  }
 }
 
 }  // namespace

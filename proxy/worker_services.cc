@@ -115,7 +115,8 @@ class Services final : public SharedServices {
     }
     subscriber_ = redis::make_subscriber(
         control.get_executor(), config_.store.redis,
-        {auth::redis_schema::invalidation_channel(config_.store.redis.key_prefix)},
+        {auth::redis_schema::invalidation_channel(
+            auth::redis_schema::record_prefix(config_.store.redis))},
         [this](std::string_view, std::string_view hash) {
           cache_->invalidate(hash);
           metrics_.invalidations.inc();

@@ -4,7 +4,9 @@
 #include <boost/asio/post.hpp>
 #include <vector>
 
+#include "ratelimit/counter_key.h"
 #include "ratelimit/limiter_script.h"
+#include "redis/cluster_slot.h"
 
 namespace keygate::ratelimit {
 
@@ -21,6 +23,7 @@ struct RedisLimiter::Batch {
   std::vector<Call> calls;
   ScriptBatch script;
   std::int64_t sent_at_ms = 0;  // local clock: leases are timed from here
+  std::uint16_t slot = 0;       // the cluster slot of every counter in it (split_by_slot)
 };
 
 namespace {
@@ -36,6 +39,7 @@ RedisLimiterOptions redis_limiter_options(const conf::RedisConfig& redis,
   o.breaker_failures = limits.breaker_failures;
   o.breaker_open_for = limits.breaker_open_for;
   o.max_batch = static_cast<std::size_t>(redis.limiter_batch);
+  o.split_by_slot = !redis.cluster_seeds.empty();
   o.clock = std::move(clock);
   o.local = std::move(local);
   return o;
@@ -86,34 +90,53 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
     on_store_failure(policies, subject, std::move(done));
     return;
   }
-  if (!pending_) {
+  // On a cluster every request's counters share one hash tag, hence one slot; requests of
+  // different slots go to different batches, so one script call never spans slots and each
+  // request still waits for exactly one reply.
+  const std::uint16_t slot =
+      options_.split_by_slot ? redis::key_slot("{" + hash_tag(subject) + "}") : 0;
+  std::shared_ptr<Batch>* pending = nullptr;
+  for (auto& batch : pending_)
+    if (batch->slot == slot) pending = &batch;
+  if (!pending) {
+    std::shared_ptr<Batch> batch;
     if (spare_batches_.empty()) {
-      pending_ = std::make_shared<Batch>();
+      batch = std::make_shared<Batch>();
     } else {
-      pending_ = std::move(spare_batches_.back());
+      batch = std::move(spare_batches_.back());
       spare_batches_.pop_back();
     }
-    pending_->script.reset(options_.server_time ? std::nullopt : std::optional(now));
+    batch->script.reset(options_.server_time ? std::nullopt : std::optional(now));
+    batch->slot = slot;
+    pending_.push_back(std::move(batch));
+    pending = &pending_.back();
   }
+  Batch& batch = **pending;
   std::vector<LeaseTable::Ask> asks;
   leases_.prepare_asks(policies, subject, now, lease_sizes_, asks);
-  pending_->script.add(options_.key_prefix, policies, subject, lease_sizes_);
-  pending_->calls.push_back(
+  batch.script.add(options_.key_prefix, policies, subject, lease_sizes_);
+  batch.calls.push_back(
       Call{{policies.begin(), policies.end()}, subject, std::move(done), std::move(asks)});
-  if (pending_->calls.size() >= std::max<std::size_t>(1, options_.max_batch)) {
-    send_batch();
+  if (batch.calls.size() >= std::max<std::size_t>(1, options_.max_batch)) {
+    std::shared_ptr<Batch> full = std::move(*pending);
+    pending_.erase(pending_.begin() + (pending - pending_.data()));
+    send_batch(std::move(full));
   } else if (!send_posted_) {
     send_posted_ = true;
     boost::asio::post(executor_, [self = shared_from_this()] {
       self->send_posted_ = false;
-      self->send_batch();
+      self->send_pending();
     });
   }
 }
 
-void RedisLimiter::send_batch() {
-  if (!pending_) return;
-  std::shared_ptr<Batch> batch = std::move(pending_);
+void RedisLimiter::send_pending() {
+  std::vector<std::shared_ptr<Batch>> batches = std::move(pending_);
+  pending_.clear();
+  for (auto& batch : batches) send_batch(std::move(batch));
+}
+
+void RedisLimiter::send_batch(std::shared_ptr<Batch> batch) {
   ++stats_.script_calls;
   batch->sent_at_ms = options_.clock();
   const auto keys = batch->script.key_views();

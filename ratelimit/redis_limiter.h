@@ -6,8 +6,9 @@
 // a lone request is sent at the end of the turn it arrived in, so nothing waits for company.
 // The script takes the requests in order, so the decisions are those of one call per request,
 // at a fraction of Redis' cost (a script call costs Redis more than the counters it touches).
-// The requests of one batch have different hash tags: behind a Redis Cluster proxy, set
-// max_batch to 1 so every call stays in one slot.
+// On a Redis Cluster (split_by_slot) the checks of one turn are grouped by the slot of their
+// hash tag, one script call per slot, so no call spans slots (behind a cluster proxy that does
+// not know this, set max_batch to 1 instead).
 //
 // One RedisLimiter per worker thread, wrapping that worker's redis::Client: check() must be
 // called on the client's executor, and `done` runs there (inline when the circuit breaker is
@@ -55,6 +56,7 @@ struct RedisLimiterOptions {
   std::chrono::milliseconds breaker_open_for{2000};
   bool server_time = true;
   std::size_t max_batch = 64;        // requests per script call; 1 sends each check on its own
+  bool split_by_slot = false;        // Redis Cluster: one script call per slot of a turn's checks
   std::size_t max_leases = 16384;    // counters with a lease (lease_table.h), per worker
   std::size_t max_refusals = 16384;  // refusals remembered (refusal_memory.h), per worker
   Clock clock;  // required: the breaker's clock, and the script's when !server_time
@@ -97,7 +99,8 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   struct Call;
   struct Batch;
 
-  void send_batch();
+  void send_pending();
+  void send_batch(std::shared_ptr<Batch> batch);
   void on_reply(const std::shared_ptr<Batch>& batch, const redis::Result& result);
   void on_store_failure(std::span<const EffectivePolicy> policies, const Subject& subject,
                         std::function<void(Decision)> done);
@@ -111,7 +114,9 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   LeaseTable leases_;
   RefusalMemory refusals_;
   std::vector<std::uint64_t> lease_sizes_;  // scratch: what the request being added asks for
-  std::shared_ptr<Batch> pending_;          // checks of this turn, not sent yet
+  // Checks of this turn, not sent yet: one batch, or one per slot on a cluster (at most one
+  // per request, so bounded by the turn's requests).
+  std::vector<std::shared_ptr<Batch>> pending_;
   // Answered batches kept for reuse with their buffers, so a steady load allocates none.
   std::vector<std::shared_ptr<Batch>> spare_batches_;
   bool send_posted_ = false;

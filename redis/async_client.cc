@@ -15,6 +15,7 @@
 
 #include "redis/argv.h"
 #include "redis/async_connection.h"
+#include "redis/cluster_client.h"
 #include "redis/deadline_queues.h"
 #include "redis/redis_client.h"
 #include "redis/reply_convert.h"
@@ -226,6 +227,8 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
 
 std::shared_ptr<Client> make_client(boost::asio::any_io_executor executor,
                                     const conf::RedisConfig& config, const ClientOptions& options) {
+  if (!config.cluster_seeds.empty())
+    return make_cluster_client(std::move(executor), config, options);
   return std::make_shared<AsyncClient>(std::move(executor), config, options);
 }
 

@@ -6,6 +6,8 @@
 #include <random>
 #include <string_view>
 
+#include "redis/cluster_client.h"
+
 namespace keygate::redis {
 namespace {
 
@@ -65,6 +67,15 @@ void AsyncConnection::drop(std::string reason) {
 void AsyncConnection::begin_attempt() {
   ++generation_;
   state_ = State::resolving;
+  // On a cluster (the Subscriber's case: classic PUBLISH reaches every node) any seed will do;
+  // each failed attempt moves on to the next one.
+  if (!config_.cluster_seeds.empty()) {
+    const auto& seed = config_.cluster_seeds[failures_ % config_.cluster_seeds.size()];
+    if (auto address = parse_node_address(seed)) {
+      config_.host = address->host;
+      config_.port = address->port;
+    }
+  }
   auto weak = weak_from_this();
   auto generation = generation_;
   // One deadline covers resolving, connecting, AUTH and SELECT.

@@ -27,6 +27,10 @@ class SyncClient {
 };
 
 // Returns null and fills `error` when the server cannot be reached within connect_timeout.
+// With config.cluster_seeds, a cluster client (redis/cluster_sync_client.cc) that routes each
+// command to the node owning its key's slot.
 std::unique_ptr<SyncClient> connect_sync(const conf::RedisConfig& config, std::string* error);
+std::unique_ptr<SyncClient> connect_cluster_sync(const conf::RedisConfig& config,
+                                                 std::string* error);
 
 }  // namespace keygate::redis
