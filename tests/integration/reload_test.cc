@@ -106,7 +106,7 @@ TEST(Workers, TheCountAndWhereItCameFromAreLogged) {
   KeygateProcess fixed(config(upstream.port(), "3", "0"), with_keys_file());
   const auto fixed_lines = fixed.log_lines("\"msg\":\"workers\"");
   ASSERT_EQ(fixed_lines.size(), 1u);
-  EXPECT_NE(fixed_lines[0].find(R"("threads":"3","from":"threads")"), std::string::npos)
+  EXPECT_NE(fixed_lines[0].find(R"("threads":3,"from":"threads")"), std::string::npos)
       << fixed_lines[0];
 }
 
