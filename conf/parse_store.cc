@@ -10,7 +10,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
   auto map = YamlMap::open(
       value,
       {"host", "port", "password_env", "database", "command_timeout", "limiter_timeout",
-       "limiter_batch", "connect_timeout", "reconnect_min", "reconnect_max", "key_prefix"},
+       "limiter_batch", "connect_timeout", "reconnect_min", "reconnect_max", "key_prefix", "tls"},
       ctx.diag);
   if (!map) return;
   if (map->read("host", redis.host) && redis.host.empty())
@@ -34,6 +34,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
                    "store redis reconnect_min must not exceed reconnect_max");
   }
   map->read("key_prefix", redis.key_prefix);
+  parse_redis_tls(map->get("tls"), ctx);
 }
 
 }  // namespace
