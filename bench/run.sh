@@ -32,6 +32,12 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NGX=$(free_port); KG=$(free_port); KGA=$(free_port); RP=$(free_port)
+# TLS rows: an HTTPS upstream (nginx), nginx and keygate terminating TLS, and each as a
+# plain-HTTP front to the HTTPS upstream. One certificate for all, TLS 1.3, keep-alive.
+UPT=$(free_port); NGXT=$(free_port); NGXU=$(free_port); KGT=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
 # nginx: one worker as the upstream, and one worker as a keep-alive reverse proxy.
 mkdir -p "$WORK/ngx-up" "$WORK/ngx-proxy"
@@ -44,6 +50,11 @@ http {
   access_log off;
   keepalive_requests 10000000;
   server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '{"ok":true,"service":"bench"}'; } }
+  server {
+    listen 127.0.0.1:$UPT ssl;
+    ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem; ssl_protocols TLSv1.3;
+    location / { default_type application/json; return 200 '{"ok":true,"service":"bench"}'; }
+  }
 }
 NGINX
 cat > "$WORK/ngx-proxy/nginx.conf" <<NGINX
@@ -64,6 +75,31 @@ http {
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
     }
   }
+  server {
+    listen 127.0.0.1:$NGXT ssl;
+    ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem; ssl_protocols TLSv1.3;
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+  upstream apis { server 127.0.0.1:$UPT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGXU;
+    location / {
+      proxy_pass https://apis;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_ssl_session_reuse on;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $WORK/cert.pem;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;
+    }
+  }
 }
 NGINX
 nginx -c "$WORK/ngx-up/nginx.conf" -p "$WORK/ngx-up"
@@ -74,12 +110,17 @@ PIDS+=($REDIS_PID)
 
 cat > "$WORK/keygate.yaml" <<YAML
 threads: 1
-listeners: [{address: 127.0.0.1, port: $KG}]
+listeners:
+  - {address: 127.0.0.1, port: $KG}
+  - {address: 127.0.0.1, port: $KGT, tls: {cert_file: $WORK/cert.pem, key_file: $WORK/key.pem, min_version: "1.3"}}
 admin: {address: 127.0.0.1, port: $KGA}
 access_log: {enabled: false}
-upstreams: [{name: api, url: "http://127.0.0.1:$UP", max_idle_connections: 256}]
+upstreams:
+  - {name: api, url: "http://127.0.0.1:$UP", max_idle_connections: 256}
+  - {name: apis, url: "https://127.0.0.1:$UPT", max_idle_connections: 256, tls: {ca_file: $WORK/cert.pem}}
 routes:
   - {name: plain, match: {path_prefix: /plain/}, upstream: api, auth: none}
+  - {name: to-https, match: {path_prefix: /to-https/}, upstream: apis, auth: none}
   - {name: auth, match: {path_prefix: /auth/}, upstream: api}
   - {name: limited, match: {path_prefix: /limited/}, upstream: api, rate_limits: [generous]}
   - {name: leased, match: {path_prefix: /leased/}, upstream: api, rate_limits: [generous-leased]}
@@ -141,8 +182,8 @@ nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 # shared machine the speed of the whole box drifts from minute to minute, and interleaving
 # exposes nginx and keygate to the same drift.
 CASES=()
-add_case() {  # name port path pid [key-mode] [count-evalsha]
-  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}")
+add_case() {  # name port path pid [key-mode] [count-evalsha] [scheme] [close]
+  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}|${7:-http}|${8:-}")
 }
 declare -A RPS P50 P99 CPU NON2XX IDLE
 # Per counted case: EVALSHA calls, Redis's own time inside them (us), the requests, and the
@@ -160,19 +201,20 @@ median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR] = $1} END 
   if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 run_once() {  # case index
-  local name port path pid mode count_evalsha
-  IFS='|' read -r name port path pid mode count_evalsha <<<"${CASES[$1]}"
+  local name port path pid mode count_evalsha scheme close
+  IFS='|' read -r name port path pid mode count_evalsha scheme close <<<"${CASES[$1]}"
   local script=()
   [ -n "$mode" ] && script=(-s "$WORK/keys.lua")
+  [ -n "$close" ] && script+=(-H "Connection: close")
   KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
-    wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
+    wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "$scheme://127.0.0.1:$port$path" >/dev/null
   [ -n "$count_evalsha" ] && redis-cli -p "$RP" config resetstat >/dev/null
   local before after out reqs redis_before machine_before machine_after
   redis_before=$(cpu_ticks "$REDIS_PID")
   machine_before=$(machine_ticks)
   before=$(cpu_ticks "$pid")
   out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$port$path")
+    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$scheme://127.0.0.1:$port$path")
   after=$(cpu_ticks "$pid")
   machine_after=$(machine_ticks)
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -211,6 +253,14 @@ add_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
 add_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid count
 add_case "keygate rate-limited, leases" "$KG" /leased/x "$KG_PID" valid count
 add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid count
+# TLS (indices 9-14): termination (nginx without keys, keygate with key auth), a plain-HTTP
+# client to an HTTPS upstream, and new handshakes (Connection: close on every request).
+add_case "nginx TLS termination" "$NGXT" /plain/x "$NGX_PROXY_PID" "" "" https
+add_case "keygate TLS + auth" "$KGT" /auth/x "$KG_PID" valid "" https
+add_case "nginx to https upstream" "$NGXU" /plain/x "$NGX_PROXY_PID"
+add_case "keygate to https upstream" "$KG" /to-https/x "$KG_PID"
+add_case "nginx TLS new handshakes" "$NGXT" /plain/x "$NGX_PROXY_PID" "" "" https close
+add_case "keygate TLS new handshakes" "$KGT" /plain/x "$KG_PID" "" "" https close
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -251,6 +301,9 @@ ratio() {  # label case-index reference-index reference-name
     'BEGIN {printf "%-28s throughput %.2fx %s   cpu/request %.2fx %s\n", n, r / rr, ref, c / rc, ref}'
 }
 for i in 2 4 5 6 7 8; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
+ratio "keygate TLS + auth" 10 9 "nginx TLS"
+ratio "keygate to https upstream" 12 11 "nginx"
+ratio "keygate TLS new handshakes" 14 13 "nginx"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"
