@@ -93,6 +93,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_ssl_protocols TLSv1.3;
       proxy_ssl_session_reuse on;
       proxy_ssl_verify on;
       proxy_ssl_trusted_certificate $WORK/cert.pem;
