@@ -7,8 +7,8 @@ CMAKE_ARGS ?=
 DEB_PACKAGES := g++ cmake make pkg-config ccache clang-format \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libssl-dev libhiredis-dev libyaml-cpp-dev libgtest-dev libcli11-dev \
-  redis-server python3 python3-requests prometheus curl
-BENCH_PACKAGES := nginx-light wrk
+  redis-server nginx python3 python3-requests prometheus curl
+BENCH_PACKAGES := nginx-light libnginx-mod-http-lua wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -122,6 +122,11 @@ std::size_t count_slots(const OrgKeys& org, UnixSeconds now) {
                     [&](const KeyRecord& key) { return counts_toward_plan(key, now); }));
 }
 
+std::string no_plans_message(const std::string& plan) {
+  return "no plans are configured (keys.plans), so there is no plan \"" + plan +
+         "\": every org has unlimited keys and no quota";
+}
+
 const KeyRecord* find_in(const OrgKeys& org, const std::string& id) {
   for (const KeyRecord& key : org.keys)
     if (key.id == id) return &key;
@@ -247,6 +252,11 @@ KeyResult<CreatedKey> KeyManager::create(const CreateKeyRequest& request) {
         changes = {};
         refused = {};
         OrgRecord org = current.org.value_or(OrgRecord{request.org, keys.default_plan, now});
+        if (keys.plans.empty()) {  // no plans: no maximum, whatever plan the org once had
+          if (!current.org) changes.put_org = org;
+          changes.put_keys.push_back(record);
+          return true;
+        }
         const conf::PlanConfig* plan = find_plan(org.plan);
         if (plan == nullptr) {
           refused = failure<CreatedKey>(KeyErrc::invalid_state,
@@ -321,6 +331,18 @@ KeyResult<std::vector<KeyRecord>> KeyManager::list(const std::string& org) {
   if (!read.value.org && read.value.keys.empty())
     return failure<std::vector<KeyRecord>>(KeyErrc::not_found, "no org " + org);
   return success(std::move(read.value.keys));
+}
+
+KeyResult<std::vector<KeyRecord>> KeyManager::list_all() {
+  StoreResult<std::vector<OrgRecord>> orgs = repository_->list_orgs();
+  if (!orgs.ok()) return store_failure<std::vector<KeyRecord>>(orgs.status);
+  std::vector<KeyRecord> all;
+  for (const OrgRecord& org : orgs.value) {
+    StoreResult<OrgKeys> read = repository_->read_org(org.id);
+    if (!read.ok()) return store_failure<std::vector<KeyRecord>>(read.status);
+    for (KeyRecord& key : read.value.keys) all.push_back(std::move(key));
+  }
+  return success(std::move(all));
 }
 
 KeyResult<KeyChange> KeyManager::edit(const std::string& key_ref, const KeyEdit& change) {
@@ -427,7 +449,7 @@ KeyResult<KeyChange> KeyManager::set_scopes(const std::string& key_ref,
 }
 
 KeyResult<RotatedKey> KeyManager::rotate(const std::string& key_ref, std::chrono::seconds grace,
-                                         const std::string& created_by) {
+                                         const std::string& created_by, RotateExpiry expiry) {
   if (grace.count() < 0)
     return failure<RotatedKey>(KeyErrc::invalid_argument, "the grace period cannot be negative");
   if (created_by.size() > kMaxNameLength || !printable(created_by))
@@ -436,6 +458,8 @@ KeyResult<RotatedKey> KeyManager::rotate(const std::string& key_ref, std::chrono
   if (!target.ok()) return failure<RotatedKey>(target.code, target.message);
   const KeyRecord& old_key = target.value;
   const UnixSeconds now = options_.clock();
+  if (expiry.replace && expiry.expires_at && *expiry.expires_at <= now)
+    return failure<RotatedKey>(KeyErrc::invalid_argument, "the new expiry must lie in the future");
 
   const conf::KeyPrefixConfig* prefix = nullptr;
   for (const conf::KeyPrefixConfig& candidate : options_.keys.prefixes)
@@ -486,8 +510,8 @@ KeyResult<RotatedKey> KeyManager::rotate(const std::string& key_ref, std::chrono
     next.status = KeyStatus::active;
     next.created_at = now;
     if (!created_by.empty()) next.created_by = created_by;
-    if (stored->expires_at)  // same lifetime as the key it replaces
-      next.expires_at = now + std::max<UnixSeconds>(*stored->expires_at - stored->created_at, 1);
+    // Same end date as the key it replaces: rotating a credential must not extend it.
+    if (expiry.replace) next.expires_at = expiry.expires_at;
     next.revoked_at.reset();
     next.last_used_at.reset();
     next.successor_id.clear();
@@ -539,7 +563,9 @@ KeyResult<OrgRecord> KeyManager::create_org(const std::string& org, const std::s
         KeyErrc::invalid_argument,
         "invalid org id \"" + org + "\" (1-64 letters, digits, '_', '-' or '.')");
   const std::string plan_name = plan.empty() ? options_.keys.default_plan : plan;
-  if (find_plan(plan_name) == nullptr)
+  if (options_.keys.plans.empty() && !plan_name.empty())
+    return failure<OrgRecord>(KeyErrc::invalid_argument, no_plans_message(plan_name));
+  if (!options_.keys.plans.empty() && find_plan(plan_name) == nullptr)
     return failure<OrgRecord>(KeyErrc::invalid_argument, "unknown plan \"" + plan_name + "\"");
   const OrgRecord record{org, plan_name, options_.clock()};
   KeyResult<OrgRecord> refused;
@@ -561,6 +587,8 @@ KeyResult<OrgRecord> KeyManager::create_org(const std::string& org, const std::s
 }
 
 KeyResult<OrgRecord> KeyManager::set_plan(const std::string& org, const std::string& plan) {
+  if (options_.keys.plans.empty())
+    return failure<OrgRecord>(KeyErrc::invalid_argument, no_plans_message(plan));
   if (find_plan(plan) == nullptr)
     return failure<OrgRecord>(KeyErrc::invalid_argument, "unknown plan \"" + plan + "\"");
   KeyResult<OrgRecord> outcome;

@@ -7,8 +7,11 @@
 //  - an org holds at most its plan's max_keys keys that count_toward_plan() (not revoked, not
 //    expired, not rotated away); inactive keys keep their slot. The check and the insert are
 //    one store transaction, so two concurrent creates cannot both take the last slot;
+//  - with no keys.plans configured there is no key maximum (and no plan at all: orgs get
+//    keys.default_plan, which is then empty);
 //  - rotation makes a new key with the old one's org, environment, type, name, scopes,
-//    networks and limit overrides (and the same lifetime if it had an expiry); the old key
+//    networks, limit overrides and expiry date (the same end date, not the same lifetime:
+//    rotating is not renewing; RotateExpiry replaces it explicitly); the old key
 //    gets successor_id and grace_until = now + grace, or is revoked at once when grace is 0.
 //    The new key does not need a free slot: the old one gives up its slot to it;
 //  - revocation is a soft delete (status revoked + revoked_at, record kept) and is final;
@@ -84,6 +87,12 @@ struct KeyChange {
   bool changed = false;
 };
 
+// The successor's expiry when rotating: by default the old key's expires_at, unchanged.
+struct RotateExpiry {
+  bool replace = false;                   // true: use `expires_at` instead
+  std::optional<UnixSeconds> expires_at;  // with replace: the new end date; nullopt: never
+};
+
 struct KeyManagerOptions {
   conf::KeysConfig keys;
   // Policy names a limit override may name; empty: not checked.
@@ -104,13 +113,16 @@ class KeyManager {
   KeyResult<KeyRecord> show(const std::string& key_ref);
   // The org's keys in creation order; not_found when the org has neither record nor keys.
   KeyResult<std::vector<KeyRecord>> list(const std::string& org);
+  // Every key of every org.
+  KeyResult<std::vector<KeyRecord>> list_all();
 
   KeyResult<KeyChange> revoke(const std::string& key_ref);
   KeyResult<KeyChange> deactivate(const std::string& key_ref);
   KeyResult<KeyChange> activate(const std::string& key_ref);
-  // grace 0 revokes the old key at once. `created_by` empty: keep the old key's.
+  // grace 0 revokes the old key at once. `created_by` empty: keep the old key's. A replaced
+  // expiry must lie in the future.
   KeyResult<RotatedKey> rotate(const std::string& key_ref, std::chrono::seconds grace,
-                               const std::string& created_by = {});
+                               const std::string& created_by = {}, RotateExpiry expiry = {});
   KeyResult<KeyRecord> remove(const std::string& key_ref);  // returns the deleted record
   // nullopt removes the expiry. A time in the past expires the key now.
   KeyResult<KeyChange> expire(const std::string& key_ref, std::optional<UnixSeconds> at);
@@ -119,7 +131,8 @@ class KeyManager {
                                   const std::vector<std::string>& scopes);
 
   // Explicit org creation; an org is also created implicitly, with the default plan, by its
-  // first key. Empty plan: the default plan.
+  // first key. Empty plan: the default plan. Naming a plan when none are configured is an
+  // invalid_argument, and so is set_plan then.
   KeyResult<OrgRecord> create_org(const std::string& org, const std::string& plan);
   KeyResult<OrgRecord> set_plan(const std::string& org, const std::string& plan);
   KeyResult<std::vector<OrgRecord>> list_orgs();

@@ -43,18 +43,59 @@ std::string join(const std::vector<std::string>& items, const char* otherwise) {
 
 }  // namespace
 
+std::string_view key_display_status(const KeyRecord& key, UnixSeconds now) {
+  const EffectiveStatus status = effective_status(key, now);
+  const bool still_works = status == EffectiveStatus::active || status == EffectiveStatus::inactive;
+  if (still_works && !key.successor_id.empty()) return "rotated";
+  return effective_status_name(status);
+}
+
 boost::json::object key_json(const KeyRecord& key, UnixSeconds now) {
-  boost::json::object object = to_json(key);
-  object["effective_status"] = effective_status_name(effective_status(key, now));
+  // Copied field by field: object::erase would move the last field into the hash's place.
+  boost::json::object object;
+  for (const auto& field : to_json(key))
+    if (field.key() != "hash") object[field.key()] = field.value();
+  for (const char* optional_time : {"expires_at", "revoked_at", "last_used_at", "grace_until"})
+    if (!object.contains(optional_time)) object[optional_time] = nullptr;
+  if (key.successor_id.empty()) object["successor_id"] = nullptr;
+  object["effective_status"] = key_display_status(key, now);
+  return object;
+}
+
+boost::json::object org_json(const OrgRecord& org) {
+  boost::json::object object = to_json(org);
+  if (org.plan.empty()) object["plan"] = nullptr;
+  return object;
+}
+
+boost::json::object org_json(const OrgRecord& org, std::size_t active_keys,
+                             std::optional<std::size_t> max_keys) {
+  boost::json::object object = org_json(org);
+  object["active_keys"] = active_keys;
+  if (max_keys)
+    object["max_keys"] = *max_keys;
+  else
+    object["max_keys"] = nullptr;
+  return object;
+}
+
+boost::json::object list_json(std::string_view name, boost::json::array items,
+                              const std::optional<std::string>& next_cursor) {
+  boost::json::object object;
+  object[name] = std::move(items);
+  if (next_cursor)
+    object["next_cursor"] = *next_cursor;
+  else
+    object["next_cursor"] = nullptr;
   return object;
 }
 
 void print_key_table(std::ostream& out, const std::vector<KeyRecord>& keys, UnixSeconds now) {
-  std::vector<Row> rows{
-      {"ID", "NAME", "PREFIX", "ENV", "TYPE", "STATUS", "CREATED BY", "CREATED AT", "LAST USED"}};
+  std::vector<Row> rows{{"ID", "NAME", "PREFIX", "ENV", "TYPE", "STATUS", "EXPIRES", "CREATED BY",
+                         "CREATED AT", "LAST USED"}};
   for (const KeyRecord& key : keys)
     rows.push_back({key.id, key.name, key.prefix + "...", key.environment, key.type,
-                    std::string(effective_status_name(effective_status(key, now))),
+                    std::string(key_display_status(key, now)), time_or(key.expires_at, "-"),
                     key.created_by.empty() ? "-" : key.created_by, format_rfc3339(key.created_at),
                     time_or(key.last_used_at, "never")});
   print_table(out, rows);
@@ -68,7 +109,7 @@ void print_key_details(std::ostream& out, const KeyRecord& key, UnixSeconds now)
       {"prefix", key.prefix + "..."},
       {"environment", key.environment},
       {"type", key.type},
-      {"status", std::string(effective_status_name(effective_status(key, now)))},
+      {"status", std::string(key_display_status(key, now))},
       {"scopes", join(key.scopes, "(none)")},
       {"networks", join(key.allowed_cidrs, "any")},
       {"created at", format_rfc3339(key.created_at)},
@@ -96,7 +137,8 @@ std::string key_usage_text(std::size_t active, std::optional<std::size_t> max_ke
 void print_org_table(std::ostream& out, const std::vector<OrgRow>& orgs) {
   std::vector<Row> rows{{"ORG", "PLAN", "KEYS", "CREATED AT"}};
   for (const OrgRow& row : orgs)
-    rows.push_back({row.org.id, row.org.plan, key_usage_text(row.active_keys, row.max_keys),
+    rows.push_back({row.org.id, row.org.plan.empty() ? "-" : row.org.plan,
+                    key_usage_text(row.active_keys, row.max_keys),
                     format_rfc3339(row.org.created_at)});
   print_table(out, rows);
 }

@@ -7,6 +7,7 @@
 
 #include "auth/key_manager.h"
 #include "auth/key_output.h"
+#include "auth/key_page.h"
 #include "auth/key_record_json.h"
 #include "auth/time_text.h"
 
@@ -144,6 +145,32 @@ void print_new_key(Session& session, const CreatedKey& created, const std::strin
                 << "Send it as:  Authorization: Bearer <key>\n";
 }
 
+// The admin API's answer to the same change (POST /v1/keys/{id}/revoke, ...).
+void print_change_json(Session& session, const KeyChange& change) {
+  print_json(session.out(),
+             boost::json::object{{"changed", change.changed},
+                                 {"record", key_json(change.record, session.now())}});
+}
+
+// --limit N / --cursor C of the list commands: the API's page parameters.
+struct PageArgs {
+  std::size_t limit = 0;  // 0: every item
+  std::string cursor;
+
+  PageRequest request() const {
+    PageRequest page;
+    if (limit > 0) page.limit = limit;
+    page.cursor = cursor;
+    return page;
+  }
+};
+
+void add_page_options(CLI::App* command, const std::shared_ptr<PageArgs>& page) {
+  command->add_option("--limit", page->limit, "at most this many (1-1000; default: all)")
+      ->check(CLI::Range(std::size_t{1}, kMaxPageLimit));
+  command->add_option("--cursor", page->cursor, "continue after the page that printed this cursor");
+}
+
 std::string describe(const KeyRecord& key) {
   return "key " + key.id + " \"" + key.name + "\" (" + key.prefix + "...) of org " + key.org;
 }
@@ -198,47 +225,57 @@ void add_create(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
 void add_list(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
   auto options = std::make_shared<CommandOptions>();
   auto org = std::make_shared<std::string>();
-  CLI::App* command =
-      add_command(keys, "list", "list the keys of one org, or of every org", env, options,
-                  [org](Session& session, const CommandOptions& options) {
-                    KeyManager& manager = session.open(options.config_path);
-                    std::vector<std::string> org_ids;
-                    if (!org->empty()) {
-                      org_ids.push_back(*org);
-                    } else {
-                      for (const OrgRecord& record : session.take(manager.list_orgs()))
-                        org_ids.push_back(record.id);
-                    }
-                    boost::json::array all;
-                    bool first = true;
-                    for (const std::string& id : org_ids) {
-                      std::vector<KeyRecord> keys = session.take(manager.list(id));
-                      if (options.json) {
-                        for (const KeyRecord& key : keys)
-                          all.push_back(key_json(key, session.now()));
-                        continue;
-                      }
-                      KeyManager::Usage usage = session.take(manager.usage(id));
-                      KeyResult<OrgRecord> record = manager.get_org(id);
-                      if (!first) session.out() << '\n';
-                      first = false;
-                      session.out() << "org " << id;
-                      if (record.ok())
-                        session.out() << " (plan " << record.value.plan << ", ";
-                      else
-                        session.out() << " (";
-                      session.out() << key_usage_text(usage.active, usage.max_keys) << ")\n";
-                      if (keys.empty())
-                        session.out() << "  no keys\n";
-                      else
-                        print_key_table(session.out(), keys, session.now());
-                    }
-                    if (options.json)
-                      print_json(session.out(), all);
-                    else if (org_ids.empty())
-                      session.out() << "no orgs\n";
-                  });
+  auto page_args = std::make_shared<PageArgs>();
+  CLI::App* command = add_command(
+      keys, "list", "list the keys of one org, or of every org", env, options,
+      [org, page_args](Session& session, const CommandOptions& options) {
+        KeyManager& manager = session.open(options.config_path);
+        std::vector<std::string> org_ids;
+        std::vector<KeyRecord> all;
+        if (!org->empty()) {
+          org_ids.push_back(*org);
+          all = session.take(manager.list(*org));
+        } else {
+          for (const OrgRecord& record : session.take(manager.list_orgs()))
+            org_ids.push_back(record.id);
+          all = session.take(manager.list_all());
+        }
+        Page<KeyRecord> page = session.take(page_keys(std::move(all), page_args->request()));
+        if (options.json) {
+          // The envelope of GET /v1/keys.
+          boost::json::array items;
+          for (const KeyRecord& key : page.items) items.push_back(key_json(key, session.now()));
+          print_json(session.out(), list_json("keys", std::move(items), page.next_cursor));
+          return;
+        }
+        const bool paging = page_args->limit > 0 || !page_args->cursor.empty();
+        bool first = true;
+        for (const std::string& id : org_ids) {
+          std::vector<KeyRecord> org_keys;
+          for (const KeyRecord& key : page.items)
+            if (key.org == id) org_keys.push_back(key);
+          if (paging && org_keys.empty()) continue;
+          KeyManager::Usage usage = session.take(manager.usage(id));
+          KeyResult<OrgRecord> record = manager.get_org(id);
+          if (!first) session.out() << '\n';
+          first = false;
+          session.out() << "org " << id;
+          if (record.ok() && !record.value.plan.empty())
+            session.out() << " (plan " << record.value.plan << ", ";
+          else
+            session.out() << " (";
+          session.out() << key_usage_text(usage.active, usage.max_keys) << ")\n";
+          if (org_keys.empty())
+            session.out() << "  no keys\n";
+          else
+            print_key_table(session.out(), org_keys, session.now());
+        }
+        if (org_ids.empty()) session.out() << "no orgs\n";
+        if (page.next_cursor)
+          session.out() << "\nMore keys: add --cursor " << *page.next_cursor << '\n';
+      });
   command->add_option("--org", *org, "only this org");
+  add_page_options(command, page_args);
   add_json_flag(command, options);
 }
 
@@ -276,35 +313,51 @@ void add_state_command(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& 
                        const std::string& done_verb, const std::string& unchanged_state) {
   auto options = std::make_shared<CommandOptions>();
   auto ref = std::make_shared<std::string>();
-  add_key_command(keys, name, description, env, options, ref,
-                  [=](Session& session, const CommandOptions& options) {
-                    KeyManager& manager = session.open(options.config_path);
-                    KeyChange change = session.take((manager.*operation)(*ref));
-                    if (change.changed)
-                      session.out() << done_verb << " " << describe(change.record) << ".\n";
-                    else
-                      session.out() << "Nothing to do: " << describe(change.record)
-                                    << " is already " << unchanged_state << ".\n";
-                  });
+  CLI::App* command =
+      add_key_command(keys, name, description, env, options, ref,
+                      [=](Session& session, const CommandOptions& options) {
+                        KeyManager& manager = session.open(options.config_path);
+                        KeyChange change = session.take((manager.*operation)(*ref));
+                        if (options.json)
+                          print_change_json(session, change);
+                        else if (change.changed)
+                          session.out() << done_verb << " " << describe(change.record) << ".\n";
+                        else
+                          session.out() << "Nothing to do: " << describe(change.record)
+                                        << " is already " << unchanged_state << ".\n";
+                      });
+  add_json_flag(command, options);
 }
 
 void add_rotate(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
   struct Args {
     std::string grace = "24h";
     std::string created_by;
+    std::string expires;
+    bool no_expiry = false;
   };
   auto options = std::make_shared<CommandOptions>();
   auto ref = std::make_shared<std::string>();
   auto args = std::make_shared<Args>();
   CLI::App* command = add_key_command(
-      keys, "rotate", "replace a key by a new one; the old one works during the grace period", env,
-      options, ref, [ref, args](Session& session, const CommandOptions& options) {
+      keys, "rotate",
+      "replace a key by a new one with the same settings and expiry date; the old one works "
+      "during the grace period",
+      env, options, ref, [ref, args](Session& session, const CommandOptions& options) {
         std::string error;
         std::optional<std::int64_t> grace = parse_duration_seconds(args->grace, error);
         if (!grace) session.fail(kExitUsage, "--grace: " + error);
+        RotateExpiry expiry;  // default: the successor keeps the old key's end date
+        if (!args->expires.empty()) {
+          expiry.replace = true;
+          expiry.expires_at = parse_time_or_duration(args->expires, session.now(), error);
+          if (!expiry.expires_at) session.fail(kExitUsage, "--expires: " + error);
+        } else if (args->no_expiry) {
+          expiry.replace = true;
+        }
         KeyManager& manager = session.open(options.config_path);
-        RotatedKey rotated =
-            session.take(manager.rotate(*ref, std::chrono::seconds(*grace), args->created_by));
+        RotatedKey rotated = session.take(
+            manager.rotate(*ref, std::chrono::seconds(*grace), args->created_by, expiry));
         if (options.json) {
           boost::json::object object;
           object["key"] = rotated.new_key.raw_key;
@@ -323,22 +376,39 @@ void add_rotate(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
                         << format_duration(*grace) << " from now).\n";
         else
           session.out() << "The old key is revoked.\n";
+        const std::optional<UnixSeconds>& expires_at = rotated.new_key.record.expires_at;
+        session.out() << "The new key "
+                      << (expires_at ? "expires at " + format_rfc3339(*expires_at)
+                                     : std::string("never expires"))
+                      << (expiry.replace ? ".\n" : ", like the key it replaces.\n");
       });
   command->add_option("--grace", args->grace, "how long the old key keeps working (0: revoke now)")
       ->capture_default_str();
   command->add_option("--created-by", args->created_by, "who rotated it (default: the old key's)");
+  CLI::Option* expires = command->add_option(
+      "--expires", args->expires,
+      "a new expiry for the successor: RFC 3339 time or duration from now (default: the old "
+      "key's expiry date, unchanged)");
+  CLI::Option* never =
+      command->add_flag("--no-expiry", args->no_expiry, "the successor never expires");
+  expires->excludes(never);
   add_json_flag(command, options);
 }
 
 void add_delete(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
   auto options = std::make_shared<CommandOptions>();
   auto ref = std::make_shared<std::string>();
-  add_key_command(keys, "delete", "remove a key and every trace of it (revoke keeps a record)", env,
-                  options, ref, [ref](Session& session, const CommandOptions& options) {
-                    KeyRecord deleted =
-                        session.take(session.open(options.config_path).remove(*ref));
-                    session.out() << "Deleted " << describe(deleted) << ".\n";
-                  });
+  CLI::App* command = add_key_command(
+      keys, "delete", "remove a key and every trace of it (revoke keeps a record)", env, options,
+      ref, [ref](Session& session, const CommandOptions& options) {
+        KeyRecord deleted = session.take(session.open(options.config_path).remove(*ref));
+        if (options.json)  // DELETE /v1/keys/{id}
+          print_json(session.out(),
+                     boost::json::object{{"deleted", key_json(deleted, session.now())}});
+        else
+          session.out() << "Deleted " << describe(deleted) << ".\n";
+      });
+  add_json_flag(command, options);
 }
 
 void add_expire(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
@@ -365,6 +435,7 @@ void add_expire(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
           at = session.now() + *in;
         }
         KeyChange change = session.take(session.open(options.config_path).expire(*ref, at));
+        if (options.json) return print_change_json(session, change);
         session.out() << (change.changed ? "Updated " : "Nothing to do: ")
                       << describe(change.record)
                       << (at ? " expires at " + format_rfc3339(*at) : std::string(" never expires"))
@@ -376,6 +447,7 @@ void add_expire(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
   CLI::Option* never = command->add_flag("--never", args->never, "remove the expiry");
   at->excludes(in)->excludes(never);
   in->excludes(never);
+  add_json_flag(command, options);
 }
 
 void add_rename(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
@@ -386,10 +458,12 @@ void add_rename(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
       keys, "rename", "change the name of a key", env, options, ref,
       [ref, name](Session& session, const CommandOptions& options) {
         KeyChange change = session.take(session.open(options.config_path).rename(*ref, *name));
+        if (options.json) return print_change_json(session, change);
         session.out() << (change.changed ? "Renamed " : "Nothing to do: ")
                       << describe(change.record) << ".\n";
       });
   command->add_option("name", *name, "the new name")->required();
+  add_json_flag(command, options);
 }
 
 void add_set_scopes(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env) {
@@ -401,6 +475,7 @@ void add_set_scopes(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env
       [ref, scopes](Session& session, const CommandOptions& options) {
         KeyChange change =
             session.take(session.open(options.config_path).set_scopes(*ref, *scopes));
+        if (options.json) return print_change_json(session, change);
         session.out() << (change.changed ? "Updated " : "Nothing to do: ")
                       << describe(change.record) << ": scopes "
                       << (change.record.scopes.empty() ? std::string("(none)") : "") <<
@@ -414,6 +489,7 @@ void add_set_scopes(CLI::App& keys, const std::shared_ptr<const KeysCliEnv>& env
   command->add_option("--scope", *scopes, "granted scope (repeatable, or a,b)")
       ->allow_extra_args(false)
       ->delimiter(',');
+  add_json_flag(command, options);
 }
 
 void add_orgs(CLI::App& app, const std::shared_ptr<const KeysCliEnv>& env) {
@@ -427,8 +503,14 @@ void add_orgs(CLI::App& app, const std::shared_ptr<const KeysCliEnv>& env) {
       create_options, [create_args](Session& session, const CommandOptions& options) {
         OrgRecord org = session.take(
             session.open(options.config_path).create_org(create_args->first, create_args->second));
-        session.out() << "Created org " << org.id << " on plan " << org.plan << ".\n";
+        if (options.json)
+          print_json(session.out(), org_json(org));
+        else if (org.plan.empty())
+          session.out() << "Created org " << org.id << " (no plans are configured).\n";
+        else
+          session.out() << "Created org " << org.id << " on plan " << org.plan << ".\n";
       });
+  add_json_flag(create, create_options);
   create->add_option("org", create_args->first, "org id")->required();
   create->add_option("--plan", create_args->second, "plan name (default: keys.default_plan)");
 
@@ -439,38 +521,43 @@ void add_orgs(CLI::App& app, const std::shared_ptr<const KeysCliEnv>& env) {
       [plan_args](Session& session, const CommandOptions& options) {
         OrgRecord org = session.take(
             session.open(options.config_path).set_plan(plan_args->first, plan_args->second));
-        session.out() << "Org " << org.id << " is now on plan " << org.plan << ".\n";
+        if (options.json)
+          print_json(session.out(), org_json(org));
+        else
+          session.out() << "Org " << org.id << " is now on plan " << org.plan << ".\n";
       });
+  add_json_flag(set_plan, plan_options);
   set_plan->add_option("org", plan_args->first, "org id")->required();
   set_plan->add_option("plan", plan_args->second, "plan name")->required();
 
   auto list_options = std::make_shared<CommandOptions>();
-  CLI::App* list = add_command(*orgs, "list", "list orgs with their plan and key count", env,
-                               list_options, [](Session& session, const CommandOptions& options) {
-                                 KeyManager& manager = session.open(options.config_path);
-                                 std::vector<OrgRow> rows;
-                                 for (OrgRecord& org : session.take(manager.list_orgs())) {
-                                   KeyManager::Usage usage = session.take(manager.usage(org.id));
-                                   rows.push_back({std::move(org), usage.active, usage.max_keys});
-                                 }
-                                 if (options.json) {
-                                   boost::json::array array;
-                                   for (const OrgRow& row : rows) {
-                                     boost::json::object object = to_json(row.org);
-                                     object["active_keys"] = row.active_keys;
-                                     if (row.max_keys)
-                                       object["max_keys"] = *row.max_keys;
-                                     else
-                                       object["max_keys"] = nullptr;
-                                     array.push_back(std::move(object));
-                                   }
-                                   print_json(session.out(), array);
-                                 } else if (rows.empty()) {
-                                   session.out() << "no orgs\n";
-                                 } else {
-                                   print_org_table(session.out(), rows);
-                                 }
-                               });
+  auto page_args = std::make_shared<PageArgs>();
+  CLI::App* list = add_command(
+      *orgs, "list", "list orgs with their plan and key count", env, list_options,
+      [page_args](Session& session, const CommandOptions& options) {
+        KeyManager& manager = session.open(options.config_path);
+        Page<OrgRecord> page =
+            session.take(page_orgs(session.take(manager.list_orgs()), page_args->request()));
+        std::vector<OrgRow> rows;
+        for (OrgRecord& org : page.items) {
+          KeyManager::Usage usage = session.take(manager.usage(org.id));
+          rows.push_back({std::move(org), usage.active, usage.max_keys});
+        }
+        if (options.json) {  // the envelope of GET /v1/orgs
+          boost::json::array array;
+          for (const OrgRow& row : rows)
+            array.push_back(org_json(row.org, row.active_keys, row.max_keys));
+          print_json(session.out(), list_json("orgs", std::move(array), page.next_cursor));
+          return;
+        }
+        if (rows.empty())
+          session.out() << "no orgs\n";
+        else
+          print_org_table(session.out(), rows);
+        if (page.next_cursor)
+          session.out() << "\nMore orgs: add --cursor " << *page.next_cursor << '\n';
+      });
+  add_page_options(list, page_args);
   add_json_flag(list, list_options);
 }
 

@@ -4,7 +4,11 @@
 //
 // Every command takes --config FILE (or $KEYGATE_CONFIG). A key is named by its id, its
 // display prefix, or the raw key. `create` and `rotate` print the raw key exactly once;
-// nothing else ever prints or stores it. list/show/create/rotate/orgs list take --json.
+// nothing else ever prints or stores it. Every command takes --json and then prints what the
+// admin API answers to the same request (docs/admin-api.md): one shape for a key everywhere
+// (auth/key_output.h: never the hash, null for unset fields), {"changed","record"} for a
+// change, {"keys"|"orgs": [...], "next_cursor"} for a list (--limit/--cursor page it).
+// `rotate` keeps the old key's expiry date unless --expires or --no-expiry says otherwise.
 //
 // Exit codes: 0 done (also when nothing needed changing, e.g. revoking a revoked key),
 // 1 refused (not found, plan limit reached, wrong state), 2 usage or configuration error,

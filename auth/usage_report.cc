@@ -87,7 +87,10 @@ boost::json::object usage_json(const KeyUsage& usage) {
 boost::json::object usage_json(const OrgUsageReport& report) {
   boost::json::object object;
   object["org"] = report.org.id;
-  object["plan"] = report.org.plan;
+  if (report.org.plan.empty())
+    object["plan"] = nullptr;  // no plans configured
+  else
+    object["plan"] = report.org.plan;
   object["created_at"] = report.org.created_at;
   object["period_start"] = report.period_start;
   object["period_end"] = report.period_end;

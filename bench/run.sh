@@ -30,11 +30,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port); NGX=$(free_port); KG=$(free_port); KGA=$(free_port); RP=$(free_port)
+# Distinct free ports: every socket stays bound until all are picked.
+free_ports() { python3 -c 'import socket,sys
+s=[socket.socket() for _ in range(int(sys.argv[1]))]
+[x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
+read -r UP NGX KG KGA RP NGXFA KGF PEER KG2 KGA2 UPT NGXT NGXU KGT <<<"$(free_ports 14)"
 # TLS rows: an HTTPS upstream (nginx), nginx and keygate terminating TLS, and each as a
 # plain-HTTP front to the HTTPS upstream. One certificate for all, TLS 1.3, keep-alive.
-UPT=$(free_port); NGXT=$(free_port); NGXU=$(free_port); KGT=$(free_port)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
@@ -103,6 +105,78 @@ http {
   }
 }
 NGINX
+# nginx with auth_request in front of the upstream, asking keygate's authorize listener
+# (docs/forward-auth.md), over keep-alive connections.
+mkdir -p "$WORK/ngx-fa"
+cat > "$WORK/ngx-fa/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/ngx-fa/nginx.pid;
+error_log $WORK/ngx-fa/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  upstream api { server 127.0.0.1:$UP; keepalive 128; }
+  upstream keygate { server 127.0.0.1:$KGF; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGXFA;
+    location = /_keygate {
+      internal;
+      proxy_pass http://keygate;
+      proxy_http_version 1.1;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Connection "";
+      proxy_set_header X-Original-Method \$request_method;
+      proxy_set_header X-Original-URI \$request_uri;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+    location / {
+      auth_request /_keygate;
+      auth_request_set \$keygate_org \$upstream_http_x_keygate_org;
+      auth_request_set \$keygate_key_id \$upstream_http_x_keygate_key_id;
+      proxy_set_header X-Keygate-Org \$keygate_org;
+      proxy_set_header X-Keygate-Key-Id \$keygate_key_id;
+      proxy_set_header Authorization "";
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+nginx -c "$WORK/ngx-fa/nginx.conf" -p "$WORK/ngx-fa"
+
+# The Kong-style peer: nginx + ngx_lua (what OpenResty is), key cache in a shared dict, an
+# exact fixed-window limit in Redis per request (bench/kong_style_peer.lua).
+mkdir -p "$WORK/ngx-peer"
+cat > "$WORK/ngx-peer/nginx.conf" <<NGINX
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+worker_processes 1;
+pid $WORK/ngx-peer/nginx.pid;
+error_log $WORK/ngx-peer/error.log;
+env BENCH_REDIS_PORT;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  lua_package_path "/usr/share/lua/5.1/?.lua;;";
+  lua_shared_dict keys 64m;
+  upstream api { server 127.0.0.1:$UP; keepalive 128; }
+  server {
+    listen 127.0.0.1:$PEER;
+    location / {
+      access_by_lua_file $PWD/bench/kong_style_peer.lua;
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+BENCH_REDIS_PORT=$RP nginx -c "$WORK/ngx-peer/nginx.conf" -p "$WORK/ngx-peer"
 nginx -c "$WORK/ngx-up/nginx.conf" -p "$WORK/ngx-up"
 nginx -c "$WORK/ngx-proxy/nginx.conf" -p "$WORK/ngx-proxy"
 redis-server --port "$RP" --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
@@ -113,6 +187,7 @@ cat > "$WORK/keygate.yaml" <<YAML
 threads: 1
 listeners:
   - {address: 127.0.0.1, port: $KG}
+  - {address: 127.0.0.1, port: $KGF, mode: authorize, trusted_proxies: [127.0.0.1/32]}
   - {address: 127.0.0.1, port: $KGT, tls: {cert_file: $WORK/cert.pem, key_file: $WORK/key.pem, min_version: "1.3"}}
 admin: {address: 127.0.0.1, port: $KGA}
 access_log: {enabled: false}
@@ -137,6 +212,8 @@ rate_limits:
     - {name: one-an-hour, per: key, algorithm: fixed_window, limit: 1, window: 1h}
 store: {kind: redis, redis: {host: 127.0.0.1, port: $RP}}
 usage: {enabled: $([ "$USAGE" = off ] && echo false || echo true)}
+limits: {max_connections: 20000}
+cache: {max_entries: 200000}
 YAML
 
 for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -147,10 +224,22 @@ for i in $(seq 1000); do
     --env live --type secret 2>/dev/null | grep -oE 'sk_live_[0-9A-Za-z]{40}' >> "$WORK/keys.txt"
 done
 
+ulimit -n "$(ulimit -Hn)"  # room for the idle client connections, below
+# The peer's consumers are the same keys.
+awk '{print "SET peer:key:" $1 " bench"}' "$WORK/keys.txt" | redis-cli -p "$RP" >/dev/null
+
 "$KEYGATE" serve --config "$WORK/keygate.yaml" 2>"$WORK/keygate.log" &
 KG_PID=$!
 PIDS+=($KG_PID)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$KGA/readyz" >/dev/null && break; sleep 0.1; done
+# The same configuration with two workers, for the scaling row.
+sed -e "s/^threads: 1/threads: 2/" -e "s/port: $KG}/port: $KG2}/" -e "s/port: $KGA}/port: $KGA2}/" \
+  -e "/mode: authorize/d" -e "/tls: {cert_file/d" "$WORK/keygate.yaml" >"$WORK/keygate2.yaml"
+"$KEYGATE" serve --config "$WORK/keygate2.yaml" 2>"$WORK/keygate2.log" &
+KG2_PID=$!
+PIDS+=($KG2_PID)
+for admin in "$KGA" "$KGA2"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin/readyz" >/dev/null && break; sleep 0.1; done
+done
 
 cat > "$WORK/keys.lua" <<'LUA'
 local keys = {}
@@ -202,7 +291,8 @@ median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR] = $1} END 
   if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 run_once() {  # case index
-  local name port path pid mode count_evalsha scheme close
+  local name port path pid mode count_evalsha
+  local scheme close
   IFS='|' read -r name port path pid mode count_evalsha scheme close <<<"${CASES[$1]}"
   local script=()
   [ -n "$mode" ] && script=(-s "$WORK/keys.lua")
@@ -254,7 +344,13 @@ add_case "keygate invalid keys" "$KG" /auth/x "$KG_PID" invalid
 add_case "keygate rate-limited" "$KG" /limited/x "$KG_PID" valid count
 add_case "keygate rate-limited, leases" "$KG" /leased/x "$KG_PID" valid count
 add_case "keygate over limit (429)" "$KG" /spent/x "$KG_PID" valid count
-# TLS (indices 9-14): termination (nginx without keys, keygate with key auth), a plain-HTTP
+# Each request through this nginx is one keygate decision: the CPU column is keygate's per
+# decision; nginx's own CPU is in the next row's figure.
+add_case "nginx auth_request->keygate" "$NGXFA" /auth/x "$KG_PID" valid
+add_case "nginx auth_request (nginx)" "$NGXFA" /auth/x "$(nginx_worker "$WORK/ngx-fa/nginx.pid")" valid
+add_case "kong-style nginx+lua, limited" "$PEER" /limited/x "$(nginx_worker "$WORK/ngx-peer/nginx.pid")" valid count
+add_case "keygate plain, 2 workers" "$KG2" /plain/x "$KG2_PID"
+# TLS (indices 13-18): termination (nginx without keys, keygate with key auth), a plain-HTTP
 # client to an HTTPS upstream, and new handshakes (Connection: close on every request).
 add_case "nginx TLS termination" "$NGXT" /plain/x "$NGX_PROXY_PID" "" "" https
 add_case "keygate TLS + auth" "$KGT" /auth/x "$KG_PID" valid "" https
@@ -301,10 +397,13 @@ ratio() {  # label case-index reference-index reference-name
     -v rr="$(median "${RPS[$3]}")" -v rc="$(median "${CPU[$3]}")" -v ref="$4" \
     'BEGIN {printf "%-28s throughput %.2fx %s   cpu/request %.2fx %s\n", n, r / rr, ref, c / rc, ref}'
 }
-for i in 2 4 5 6 7 8; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
-ratio "keygate TLS + auth" 10 9 "nginx TLS"
-ratio "keygate to https upstream" 12 11 "nginx"
-ratio "keygate TLS new handshakes" 14 13 "nginx"
+for i in 2 4 5 6 7 8 9; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
+ratio "keygate per decision" 9 4 "auth (proxied)"
+ratio "keygate rate-limited" 6 11 "kong-style"
+ratio "keygate plain, 2 workers" 12 2 "1 worker"
+ratio "keygate TLS + auth" 14 13 "nginx TLS"
+ratio "keygate to https upstream" 16 15 "nginx"
+ratio "keygate TLS new handshakes" 18 17 "nginx"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"
@@ -321,4 +420,52 @@ for i in "${!EVALSHA_REQS[@]}"; do
     "inside Redis per call, redis-server CPU per request" \
     "$(awk -v t="${REDIS_TICKS[$i]}" -v u="$TICK_US" -v r="$reqs" 'BEGIN {printf "%.1f", t * u / r}') us"
 done
+# CPU per request of the whole limiting system: the proxy's own plus redis-server's.
+for i in 6 7 8 11; do
+  [ -n "${RPS[$i]:-}" ] && [ "${EVALSHA_REQS[$i]:-0}" -gt 0 ] && [ -n "${RPS[1]:-}" ] || continue
+  awk -v n="${CASES[$i]%%|*}" -v c="$(median "${CPU[$i]}")" -v t="${REDIS_TICKS[$i]}" \
+    -v u="$TICK_US" -v r="${EVALSHA_REQS[$i]}" -v nc="$(median "${CPU[1]}")" 'BEGIN {
+      total = c + t * u / r
+      printf "%-28s proxy + Redis CPU %.1f us/request, %.2fx nginx reverse proxy\n", n, total, total / nc }'
+done
 echo "keygate RSS after the run: $((RSS_KB / 1024)) MiB"
+
+# Memory: what 100,000 cached keys cost; then what idle keep-alive connections cost (buffers
+# are released while idle), with normal traffic beside them. IDLE_CONNECTIONS=0 skips both.
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+fd_room=$(( $(ulimit -Hn) - 1000 ))
+[ "$IDLE_CONNECTIONS" -le "$fd_room" ] || IDLE_CONNECTIONS=$fd_room
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$KG_PID/status"; }
+if [ "$IDLE_CONNECTIONS" -gt 0 ] && [ -z "$CASES_MATCHING" ]; then
+  echo
+  echo "seeding 100000 keys into Redis..." >&2
+  python3 bench/seed_keys.py "$RP" 100000 "$WORK/keys100k.txt"
+  before=$(rss_kb)
+  misses() { curl -s "http://127.0.0.1:$KGA/metrics" |
+    awk '/^keygate_key_cache_lookups_total\{result="miss"\}/ {print int($2)}'; }
+  start_misses=$(misses) requests=0
+  # Until every key has been looked up once (bounded: at most 12 runs of DURATION seconds).
+  for _ in $(seq 12); do
+    KEYS_FILE=$WORK/keys100k.txt BENCH_PATH=/auth/x KEY_MODE=valid \
+      wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/keys.lua" "http://127.0.0.1:$KG/auth/x" \
+      >"$WORK/wrk100k.txt"
+    requests=$((requests + $(awk '/requests in/ {print $1}' "$WORK/wrk100k.txt")))
+    [ $(( $(misses) - start_misses )) -ge 100000 ] && break
+  done
+  echo "100000 keys in rotation: $requests requests, $(( $(misses) - start_misses )) keys loaded" \
+    "into the cache, RSS $((before / 1024)) -> $(( $(rss_kb) / 1024 )) MiB"
+
+  before=$(rss_kb)
+  coproc IDLE { exec python3 bench/idle_connections.py "$KG" "$IDLE_CONNECTIONS" /plain/x; }
+  read -r ready held <&"${IDLE[0]}" || true
+  idle_rss=$(rss_kb)
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$KG/plain/x")
+  busy_rss=$(rss_kb)
+  exec {IDLE[1]}>&-
+  wait "$IDLE_PID" 2>/dev/null || true
+  echo "idle connections: ${held:-0} held, RSS $((before / 1024)) -> $((idle_rss / 1024)) MiB" \
+    "($(( (idle_rss - before) * 1024 / ${held:-1} )) bytes per idle connection);" \
+    "with $CONNECTIONS more serving $(awk '/Requests\/sec/ {print $2}' <<<"$out") req/s" \
+    "beside them: $((busy_rss / 1024)) MiB"
+
+fi

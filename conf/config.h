@@ -50,9 +50,29 @@ struct ListenerTlsConfig {
   std::size_t max_handshakes = 1024;  // concurrent handshakes per process; more are refused
 };
 
+// A listener in `mode: authorize` answers whether a request may pass instead of forwarding it,
+// for a front proxy that delegates authentication (docs/forward-auth.md).
+struct AuthorizeConfig {
+  // nginx: auth_request, which passes only 2xx, 401 and 403 on (the real status travels in
+  // X-Keygate-Status); traefik: ForwardAuth; envoy: ext_authz as an HTTP service.
+  enum class Flavor { nginx, traefik, envoy };
+  Flavor flavor = Flavor::nginx;
+  // Where the front proxy puts the original request (nginx and traefik); defaulted per flavor.
+  std::string method_header;
+  std::string uri_header;
+  std::string host_header;
+  std::string path_prefix;  // envoy: what its path_prefix setting puts before the original path
+};
+
 struct ListenerConfig {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;  // 0: pick a free port (tests)
+  // Peers (CIDR) whose X-Forwarded-For/-Proto/-Host and Forwarded are believed: a front proxy
+  // such as an ingress. From anyone else keygate replaces them with what it saw itself.
+  std::vector<std::string> trusted_proxies;
+  enum class Mode { proxy, authorize };
+  Mode mode = Mode::proxy;
+  AuthorizeConfig authorize;  // mode authorize
   ListenerTlsConfig tls;
 };
 
@@ -124,6 +144,7 @@ struct RouteConfig {
   std::vector<std::string> methods;           // upper case; empty: any
   std::string upstream;                       // name of an UpstreamConfig
   std::optional<std::size_t> max_body_bytes;  // overrides limits.max_body_bytes
+  std::optional<std::size_t> min_body_rate;   // overrides limits.min_body_rate
   bool strip_prefix = false;                  // drop the matched prefix before forwarding
   RouteAuthConfig auth;
   std::vector<std::string> rate_limits;  // names of policies applied on this route
@@ -137,8 +158,26 @@ struct LimitsConfig {
   Duration client_header_timeout{10000};          // first byte to end of request header
   Duration idle_timeout{60000};                   // between keep-alive requests
   Duration body_timeout{60000};                   // no progress on a body for this long
+  // A request body must keep up this average (bytes per second) once body_timeout has passed,
+  // so a trickling upload cannot hold an upstream connection for ever; 0: no minimum.
+  std::size_t min_body_rate = 1024;
   Duration drain_timeout{15000};        // on SIGTERM, wait this long for requests in flight
   std::size_t max_connections = 10000;  // client connections per process
+};
+
+// How request heads are cleaned before routing (docs/security.md).
+struct HttpConfig {
+  // RFC 3986 dot segments removed and unreserved %XX decoded before routing; the upstream gets
+  // the normalised path, so it serves what keygate authorised.
+  bool normalize_path = true;
+  bool merge_slashes = true;  // "//" -> "/"
+  // %2F and %5C (and a raw '\'): some upstreams decode them into separators after routing.
+  enum class EscapedSlashes { reject, keep };
+  EscapedSlashes escaped_slashes = EscapedSlashes::reject;
+  // CGI/WSGI servers map X_Foo and X-Foo to the same variable, so an underscore name can pose
+  // as a header keygate sets.
+  enum class Underscores { drop, reject, allow };
+  Underscores headers_with_underscores = Underscores::drop;
 };
 
 struct AccessLogConfig {
@@ -181,8 +220,8 @@ struct KeysConfig {
   Hash hash = Hash::sha256;
   std::string pepper_env;  // HMAC pepper source (hash: hmac-sha256)
   std::string pepper_file;
-  std::vector<PlanConfig> plans;  // defaulted to free/starter/growth/scale/enterprise
-  std::string default_plan = "free";
+  std::vector<PlanConfig> plans;  // none by default: no key maximum, no quota
+  std::string default_plan;       // required when plans are configured; empty without plans
   std::map<std::string, std::vector<std::string>> type_rate_limits;  // key type -> policies
 };
 
@@ -257,6 +296,7 @@ struct Config {
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   LimitsConfig limits;
+  HttpConfig http;
   AccessLogConfig access_log;
   IdentityHeadersConfig identity_headers;
   KeysConfig keys;

@@ -15,17 +15,6 @@ std::string resolve(const std::string& path, const std::filesystem::path& base) 
 
 }  // namespace
 
-std::vector<PlanConfig> default_plans() {
-  // Per-key limits come from rate_limits policies, not from plans, so none are named here.
-  return {
-      {"free", 1, {}, 30000},
-      {"starter", 2, {}, std::nullopt},
-      {"growth", 5, {}, std::nullopt},
-      {"scale", 10, {}, std::nullopt},
-      {"enterprise", std::nullopt, {}, std::nullopt},
-  };
-}
-
 std::string key_type_code(const std::string& type) {
   static const std::map<std::string, std::string> kCodes = {
       {"public", "pk"}, {"secret", "sk"}, {"restricted", "rk"}, {"admin", "ak"}, {"test", "tk"}};

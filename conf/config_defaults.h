@@ -9,9 +9,9 @@
 
 namespace keygate::conf {
 
-// free (1 key, 30000 calls a month), starter (2), growth (5), scale (10), enterprise
-// (unlimited).
-std::vector<PlanConfig> default_plans();
+// There are no default plans: without keys.plans no org has a key maximum or a quota. The
+// example plans (free, starter, ...) are in docs/configuration.md and
+// deploy/examples/keygate.yaml.
 
 // The short code a generated prefix starts with: public -> pk, secret -> sk, restricted -> rk,
 // admin -> ak, test -> tk; any other type -> its first two letters (underscores skipped).

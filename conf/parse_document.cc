@@ -16,6 +16,7 @@ void parse_document(const YAML::Node& root, ParseContext& ctx) {
       {"upstreams", parse_upstreams},
       {"routes", parse_routes},
       {"limits", parse_limits},
+      {"http", parse_http},
       {"access_log", parse_access_log},
       {"identity_headers", parse_identity_headers},
       {"keys", parse_keys},

@@ -166,15 +166,19 @@ void parse_keys(const YamlValue& value, ParseContext& ctx) {
 
   for (const YamlValue& item : read_list(map->get("plans"), "plan", ctx.diag))
     parse_plan(item, ctx);
-  if (keys.plans.empty()) {
-    keys.plans = default_plans();
-    for (const PlanConfig& plan : keys.plans)
-      ctx.names.define(NameKind::plan, plan.name, {}, ctx.diag);
+  // No plans is a valid choice (no key maximum, no quota), so nothing is filled in; with
+  // plans, which one an implicitly created org gets is said explicitly, not guessed.
+  if (map->read("default_plan", keys.default_plan)) {
+    ctx.names.refer(NameKind::plan, keys.default_plan, map->get("default_plan").mark,
+                    "keys default_plan");
+  } else if (!keys.plans.empty()) {
+    std::string names;
+    for (const PlanConfig& plan : keys.plans) names += (names.empty() ? "" : ", ") + plan.name;
+    ctx.diag.error(map->has("plans") ? map->get("plans").mark : map->mark(),
+                   "keys default_plan is required with plans: name the plan orgs get when "
+                   "their first key creates them (one of " +
+                       names + ")");
   }
-  SourceMark default_plan_mark = map->mark();
-  if (map->read("default_plan", keys.default_plan))
-    default_plan_mark = map->get("default_plan").mark;
-  ctx.names.refer(NameKind::plan, keys.default_plan, default_plan_mark, "keys default_plan");
 
   parse_type_rate_limits(map->get("type_rate_limits"), ctx);
 }

@@ -164,8 +164,8 @@ void parse_route_match(const YamlValue& value, RouteConfig& route, ParseContext&
 
 void parse_route(const YamlValue& item, std::size_t index, ParseContext& ctx) {
   auto map = YamlMap::open(item,
-                           {"name", "match", "upstream", "strip_prefix", "max_body", "auth",
-                            "rate_limits", "rate_limit_failure"},
+                           {"name", "match", "upstream", "strip_prefix", "max_body",
+                            "min_body_rate", "auth", "rate_limits", "rate_limit_failure"},
                            ctx.diag);
   if (!map) return;
   RouteConfig route;
@@ -180,7 +180,12 @@ void parse_route(const YamlValue& item, std::size_t index, ParseContext& ctx) {
   const std::string user = "route '" + route.name + "'";
 
   if (map->require("match")) parse_route_match(map->get("match"), route, ctx);
-  if (map->require("upstream") && map->read("upstream", route.upstream))
+  // Only a proxy listener forwards: a keygate that only answers front proxies (mode:
+  // authorize) needs no upstream.
+  const bool forwards =
+      std::any_of(ctx.config.listeners.begin(), ctx.config.listeners.end(),
+                  [](const ListenerConfig& l) { return l.mode == ListenerConfig::Mode::proxy; });
+  if ((!forwards || map->require("upstream")) && map->read("upstream", route.upstream))
     ctx.names.refer(NameKind::upstream, route.upstream, map->get("upstream").mark, user);
   if (map->read("strip_prefix", route.strip_prefix) && route.strip_prefix &&
       route.path_match == RouteConfig::PathMatch::exact) {
@@ -189,6 +194,8 @@ void parse_route(const YamlValue& item, std::size_t index, ParseContext& ctx) {
   }
   std::size_t max_body = 0;
   if (map->read_size("max_body", max_body)) route.max_body_bytes = max_body;
+  std::size_t min_body_rate = 0;
+  if (map->read_size("min_body_rate", min_body_rate)) route.min_body_rate = min_body_rate;
   parse_route_auth(map->get("auth"), route, user, ctx);
   read_names(map->get("rate_limits"), NameKind::policy, user, route.rate_limits, ctx);
   map->read_enum<LimitFailureMode>("rate_limit_failure", route.limit_failure,

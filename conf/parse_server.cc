@@ -1,4 +1,5 @@
 // threads, listeners, admin, limits, access_log, identity_headers: how the process serves.
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -35,6 +36,62 @@ void read_env_var_name(const YamlMap& map, std::string_view key, std::string& ou
   out.clear();
 }
 
+void read_header_name(const YamlMap& map, std::string_view key, std::string& out) {
+  std::string name;
+  if (!map.read(key, name)) return;
+  if (!is_http_token(name)) {
+    map.diag().error(map.get(key).mark,
+                     map.get(key).label + " must be a header name, got '" + name + "'");
+    return;
+  }
+  out = std::move(name);
+}
+
+void parse_authorize(const YamlValue& value, AuthorizeConfig& out, ParseContext& ctx) {
+  using Flavor = AuthorizeConfig::Flavor;
+  std::optional<YamlMap> map;
+  if (value.present()) {
+    map = YamlMap::open(
+        value, {"flavor", "method_header", "uri_header", "host_header", "path_prefix"}, ctx.diag);
+    if (!map) return;
+    map->read_enum<Flavor>(
+        "flavor", out.flavor,
+        {{"nginx", Flavor::nginx}, {"traefik", Flavor::traefik}, {"envoy", Flavor::envoy}});
+  }
+  // Each front proxy's own names for the original request.
+  if (out.flavor == Flavor::traefik) {
+    out.method_header = "X-Forwarded-Method";
+    out.uri_header = "X-Forwarded-Uri";
+  } else if (out.flavor == Flavor::nginx) {
+    out.method_header = "X-Original-Method";
+    out.uri_header = "X-Original-URI";
+  }
+  if (out.flavor != Flavor::envoy) out.host_header = "X-Forwarded-Host";
+  if (!map) return;
+  if (out.flavor == Flavor::envoy) {
+    for (std::string_view key : {"method_header", "uri_header", "host_header"})
+      if (map->has(key))
+        ctx.diag.error(map->get(key).mark,
+                       map->get(key).label +
+                           " does not apply to flavor envoy: ext_authz sends the original "
+                           "method, path and Host as its own");
+    if (map->read("path_prefix", out.path_prefix) && !out.path_prefix.empty() &&
+        (out.path_prefix.front() != '/' || out.path_prefix.back() == '/'))
+      ctx.diag.error(map->get("path_prefix").mark,
+                     map->get("path_prefix").label +
+                         " must start with '/' and not end with one, as in Envoy's "
+                         "http_service path_prefix, got '" +
+                         out.path_prefix + "'");
+    return;
+  }
+  if (map->has("path_prefix"))
+    ctx.diag.error(map->get("path_prefix").mark,
+                   map->get("path_prefix").label + " only applies to flavor envoy");
+  read_header_name(*map, "method_header", out.method_header);
+  read_header_name(*map, "uri_header", out.uri_header);
+  read_header_name(*map, "host_header", out.host_header);
+}
+
 }  // namespace
 
 void parse_threads(const YamlValue& value, ParseContext& ctx) {
@@ -52,11 +109,28 @@ void parse_listeners(const YamlValue& value, ParseContext& ctx) {
   ctx.config.listeners.clear();
   std::set<std::pair<std::string, int>> seen;
   for (const YamlValue& item : items) {
-    auto map = YamlMap::open(item, {"address", "port", "tls"}, ctx.diag);
+    auto map = YamlMap::open(
+        item, {"address", "port", "trusted_proxies", "mode", "authorize", "tls"}, ctx.diag);
     if (!map) continue;
     ListenerConfig listener;
     read_ip_address(*map, "address", listener.address);
     map->read_integer("port", listener.port);
+    if (map->read("trusted_proxies", listener.trusted_proxies)) {
+      for (const auto& cidr : listener.trusted_proxies)
+        if (!is_cidr(cidr))
+          ctx.diag.error(map->get("trusted_proxies").mark,
+                         "listener trusted_proxies entries must be addresses or networks in CIDR "
+                         "notation (e.g. 10.0.0.0/8), got '" +
+                             cidr + "'");
+    }
+    map->read_enum<ListenerConfig::Mode>(
+        "mode", listener.mode,
+        {{"proxy", ListenerConfig::Mode::proxy}, {"authorize", ListenerConfig::Mode::authorize}});
+    if (map->has("authorize") && listener.mode != ListenerConfig::Mode::authorize)
+      ctx.diag.error(map->get("authorize").mark,
+                     "listener authorize settings need mode: authorize");
+    if (listener.mode == ListenerConfig::Mode::authorize)
+      parse_authorize(map->get("authorize"), listener.authorize, ctx);
     parse_listener_tls(map->get("tls"), listener.tls, ctx);
     // Port 0 asks the kernel for a free port each time, so only fixed ports can clash.
     if (listener.port != 0 && !seen.emplace(listener.address, listener.port).second) {
@@ -92,7 +166,7 @@ void parse_admin(const YamlValue& value, ParseContext& ctx) {
 void parse_limits(const YamlValue& value, ParseContext& ctx) {
   auto map = YamlMap::open(value,
                            {"max_header", "max_body", "client_header_timeout", "idle_timeout",
-                            "body_timeout", "drain_timeout", "max_connections"},
+                            "body_timeout", "drain_timeout", "max_connections", "min_body_rate"},
                            ctx.diag);
   if (!map) return;
   LimitsConfig& limits = ctx.config.limits;
@@ -112,6 +186,24 @@ void parse_limits(const YamlValue& value, ParseContext& ctx) {
   map->read_duration("body_timeout", limits.body_timeout);
   map->read_duration("drain_timeout", limits.drain_timeout, ZeroDuration::allowed);
   map->read_integer("max_connections", limits.max_connections, 1);
+  map->read_size("min_body_rate", limits.min_body_rate);
+}
+
+void parse_http(const YamlValue& value, ParseContext& ctx) {
+  auto map = YamlMap::open(
+      value, {"normalize_path", "merge_slashes", "escaped_slashes", "headers_with_underscores"},
+      ctx.diag);
+  if (!map) return;
+  HttpConfig& http = ctx.config.http;
+  map->read("normalize_path", http.normalize_path);
+  map->read("merge_slashes", http.merge_slashes);
+  map->read_enum<HttpConfig::EscapedSlashes>(
+      "escaped_slashes", http.escaped_slashes,
+      {{"reject", HttpConfig::EscapedSlashes::reject}, {"keep", HttpConfig::EscapedSlashes::keep}});
+  map->read_enum<HttpConfig::Underscores>("headers_with_underscores", http.headers_with_underscores,
+                                          {{"drop", HttpConfig::Underscores::drop},
+                                           {"reject", HttpConfig::Underscores::reject},
+                                           {"allow", HttpConfig::Underscores::allow}});
 }
 
 void parse_access_log(const YamlValue& value, ParseContext& ctx) {

@@ -22,6 +22,7 @@ void parse_threads(const YamlValue& value, ParseContext& ctx);
 void parse_listeners(const YamlValue& value, ParseContext& ctx);
 void parse_admin(const YamlValue& value, ParseContext& ctx);
 void parse_limits(const YamlValue& value, ParseContext& ctx);
+void parse_http(const YamlValue& value, ParseContext& ctx);
 void parse_access_log(const YamlValue& value, ParseContext& ctx);
 void parse_identity_headers(const YamlValue& value, ParseContext& ctx);
 

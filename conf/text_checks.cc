@@ -78,6 +78,22 @@ bool is_ip_address(const std::string& text) {
          inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
+bool is_cidr(std::string_view text) {
+  const auto slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  const bool v4 = address.find(':') == std::string::npos;
+  if (!is_ip_address(address)) return false;
+  if (slash == std::string_view::npos) return true;
+  const auto bits = text.substr(slash + 1);
+  if (bits.empty() || bits.size() > 3) return false;
+  int value = 0;
+  for (char c : bits) {
+    if (!is_digit(c)) return false;
+    value = value * 10 + (c - '0');
+  }
+  return value <= (v4 ? 32 : 128);
+}
+
 bool is_loopback_address(const std::string& text) {
   in_addr v4{};
   if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {

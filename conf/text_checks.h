@@ -22,6 +22,8 @@ bool is_host_name(std::string_view text);
 
 // A numeric IPv4 or IPv6 address; listeners bind to addresses, not names.
 bool is_ip_address(const std::string& text);
+// An address with an optional "/prefix" (0..32 for IPv4, 0..128 for IPv6).
+bool is_cidr(std::string_view text);
 // 127.0.0.0/8, ::1 or ::ffff:127.x.x.x.
 bool is_loopback_address(const std::string& text);
 

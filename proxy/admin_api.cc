@@ -1,8 +1,12 @@
 #include "proxy/admin_api.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 
+#include "auth/key_output.h"
+#include "auth/key_page.h"
 #include "auth/keys_cli.h"
 #include "auth/usage_report.h"
 #include "proxy/admin_api_json.h"
@@ -28,6 +32,7 @@ struct Context {
   std::function<auth::UsageStore*(auth::StoreStatus&)> usage;
   std::vector<std::string> params;  // in pattern order
   std::string_view body_text;
+  std::string_view query;  // after '?', undecoded
 };
 
 using Handler = AdminResponse (*)(Context&);
@@ -74,29 +79,107 @@ auth::UsageStore* usage_store(Context& ctx, AdminResponse& refusal) {
   return store;
 }
 
-// ---- orgs
+// ---- query parameters
 
-json::object org_with_keys(const auth::OrgRecord& org, const auth::KeyManager::Usage& usage) {
-  json::object object = org_view(org);
-  object["active_keys"] = usage.active;
-  if (usage.max_keys)
-    object["max_keys"] = *usage.max_keys;
-  else
-    object["max_keys"] = nullptr;
-  return object;
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
+
+// %XX and '+' decoded; nullopt for a broken escape.
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] != '%') {
+      out += text[i];
+    } else {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    }
+  }
+  return out;
+}
+
+// The parameters of a list endpoint: `limit`, `cursor` and the ones in `extra` (e.g. org).
+// Anything else is refused, like unknown body fields, so a typo is not silently ignored.
+struct ListQuery {
+  auth::PageRequest page;
+  std::map<std::string, std::string, std::less<>> extra;
+};
+
+std::optional<ListQuery> read_list_query(std::string_view query,
+                                         std::initializer_list<std::string_view> extra,
+                                         AdminResponse& refusal) {
+  ListQuery out;
+  out.page.limit = auth::kDefaultPageLimit;
+  while (!query.empty()) {
+    const std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    const std::string_view name = pair.substr(0, equals);
+    std::optional<std::string> value =
+        percent_decode(equals == std::string_view::npos ? "" : pair.substr(equals + 1));
+    if (!value) {
+      refusal = bad_request("query parameter \"" + std::string(name) + "\" is not URL-encoded");
+      return std::nullopt;
+    }
+    if (name == "limit") {
+      std::string error;
+      out.page.limit = auth::parse_page_limit(*value, error);
+      if (!out.page.limit) {
+        refusal = bad_request(error);
+        return std::nullopt;
+      }
+    } else if (name == "cursor") {
+      out.page.cursor = std::move(*value);
+    } else if (std::find(extra.begin(), extra.end(), name) != extra.end()) {
+      out.extra[std::string(name)] = std::move(*value);
+    } else {
+      std::string known = "limit, cursor";
+      for (std::string_view e : extra) known += ", " + std::string(e);
+      refusal = bad_request("unknown query parameter \"" + std::string(name) +
+                            "\" (known: " + known + ")");
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+AdminResponse key_list(Context& ctx, std::vector<auth::KeyRecord> keys,
+                       const auth::PageRequest& request) {
+  AdminResponse refusal;
+  auto page = take(auth::page_keys(std::move(keys), request), refusal);
+  if (!page) return refusal;
+  json::array array;
+  for (const auth::KeyRecord& key : page->items) array.push_back(key_view(key, ctx.manager.now()));
+  return respond(200, auth::list_json("keys", std::move(array), page->next_cursor));
+}
+
+// ---- orgs
 
 AdminResponse list_orgs(Context& ctx) {
   AdminResponse refusal;
+  auto query = read_list_query(ctx.query, {}, refusal);
+  if (!query) return refusal;
   auto orgs = take(ctx.manager.list_orgs(), refusal);
   if (!orgs) return refusal;
+  auto page = take(auth::page_orgs(std::move(*orgs), query->page), refusal);
+  if (!page) return refusal;
   json::array array;
-  for (const auth::OrgRecord& org : *orgs) {
+  for (const auth::OrgRecord& org : page->items) {
     auto usage = take(ctx.manager.usage(org.id), refusal);
     if (!usage) return refusal;
-    array.push_back(org_with_keys(org, *usage));
+    array.push_back(auth::org_json(org, usage->active, usage->max_keys));
   }
-  return respond(200, json::object{{"orgs", std::move(array)}});
+  return respond(200, auth::list_json("orgs", std::move(array), page->next_cursor));
 }
 
 AdminResponse create_org(Context& ctx) {
@@ -117,12 +200,7 @@ AdminResponse show_org(Context& ctx) {
   if (!usage) return refusal;
   auto report = take(auth::org_usage_report(ctx.manager, *usage, ctx.params[0]), refusal);
   if (!report) return refusal;
-  json::object object = org_view(report->org);
-  object["active_keys"] = report->active_keys;
-  if (report->max_keys)
-    object["max_keys"] = *report->max_keys;
-  else
-    object["max_keys"] = nullptr;
+  json::object object = auth::org_json(report->org, report->active_keys, report->max_keys);
   object["usage"] = auth::usage_json(*report);
   return respond(200, object);
 }
@@ -161,13 +239,25 @@ AdminResponse org_usage(Context& ctx) {
   return respond(200, object);
 }
 
-AdminResponse list_keys(Context& ctx) {
+AdminResponse list_org_keys(Context& ctx) {
   AdminResponse refusal;
+  auto query = read_list_query(ctx.query, {}, refusal);
+  if (!query) return refusal;
   auto keys = take(ctx.manager.list(ctx.params[0]), refusal);
   if (!keys) return refusal;
-  json::array array;
-  for (const auth::KeyRecord& key : *keys) array.push_back(key_view(key, ctx.manager.now()));
-  return respond(200, json::object{{"keys", std::move(array)}});
+  return key_list(ctx, std::move(*keys), query->page);
+}
+
+// GET /v1/keys: every key, or with ?org= one org's (the same answer as /v1/orgs/{org}/keys).
+AdminResponse list_keys(Context& ctx) {
+  AdminResponse refusal;
+  auto query = read_list_query(ctx.query, {"org"}, refusal);
+  if (!query) return refusal;
+  auto org = query->extra.find("org");
+  auto keys = take(
+      org != query->extra.end() ? ctx.manager.list(org->second) : ctx.manager.list_all(), refusal);
+  if (!keys) return refusal;
+  return key_list(ctx, std::move(*keys), query->page);
 }
 
 // ---- keys
@@ -271,12 +361,14 @@ AdminResponse rotate_key(Context& ctx) {
   if (!body) return refusal;
   std::optional<std::int64_t> grace;
   std::string created_by;
+  auth::RotateExpiry expiry;  // absent: the successor keeps the old key's expiry date
   if (!body->non_negative("grace_seconds", grace) || !body->string("created_by", created_by) ||
+      !body->nullable_time("expires_at", expiry.expires_at, &expiry.replace) ||
       !body->no_other_fields())
     return bad_request(body->error());
   auto rotated = take(
       ctx.manager.rotate(ctx.params[0], std::chrono::seconds(grace.value_or(kDefaultGraceSeconds)),
-                         created_by_or_default(created_by)),
+                         created_by_or_default(created_by), expiry),
       refusal);
   if (!rotated) return refusal;
   const auth::UnixSeconds now = ctx.manager.now();
@@ -308,7 +400,8 @@ constexpr std::array kEndpoints = {
     Endpoint{"GET", "/v1/orgs/{org}", show_org},
     Endpoint{"PATCH", "/v1/orgs/{org}", update_org},
     Endpoint{"GET", "/v1/orgs/{org}/usage", org_usage},
-    Endpoint{"GET", "/v1/orgs/{org}/keys", list_keys},
+    Endpoint{"GET", "/v1/orgs/{org}/keys", list_org_keys},
+    Endpoint{"GET", "/v1/keys", list_keys},
     Endpoint{"POST", "/v1/keys", create_key},
     Endpoint{"GET", "/v1/keys/{key_id}", show_key},
     Endpoint{"PATCH", "/v1/keys/{key_id}", update_key},
@@ -348,6 +441,11 @@ std::optional<std::vector<std::string>> match(std::string_view pattern,
       return std::nullopt;
   }
   return params;
+}
+
+std::string_view query_of(std::string_view target) {
+  const auto mark = target.find('?');
+  return mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
 }
 
 bool is_api_path(std::string_view path) {
@@ -416,9 +514,9 @@ std::optional<AdminResponse> AdminApi::handle(const AdminRequest& request) {
     usage_.reset();
   }
   if (request.method != "GET" || response.status >= 500) {
-    const std::string status = std::to_string(response.status);
-    log_info("admin api",
-             {{"method", request.method}, {"endpoint", call.endpoint}, {"status", status}});
+    log_info(
+        "admin api",
+        {{"method", request.method}, {"endpoint", call.endpoint}, {"status", response.status}});
   }
   return response;
 }
@@ -472,7 +570,7 @@ AdminResponse AdminApi::route(Call& call) {
                 if (!usage_) usage_ = dependencies_.open_usage(*config, repository_, error);
                 return usage_.get();
               },
-              std::move(params), call.request.body};
+              std::move(params), call.request.body, query_of(call.request.target)};
   return found->handler(ctx);
 }
 

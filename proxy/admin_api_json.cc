@@ -1,5 +1,6 @@
 #include "proxy/admin_api_json.h"
 
+#include "auth/key_output.h"
 #include "auth/key_record_json.h"
 
 namespace keygate::proxy::admin_json {
@@ -43,16 +44,11 @@ AdminResponse key_error(auth::KeyErrc code, std::string_view message) {
 }
 
 json::object key_view(const auth::KeyRecord& key, auth::UnixSeconds now) {
-  json::object view = auth::to_json(key);
-  view.erase("hash");
-  for (const char* optional_time : {"expires_at", "revoked_at", "last_used_at", "grace_until"})
-    if (!view.contains(optional_time)) view[optional_time] = nullptr;
-  view["effective_status"] = auth::effective_status_name(auth::effective_status(key, now));
-  return view;
+  return auth::key_json(key, now);
 }
 
 json::object org_view(const auth::OrgRecord& org) {
-  return auth::to_json(org);
+  return auth::org_json(org);
 }
 
 std::optional<Body> Body::parse(std::string_view text, std::string& error) {

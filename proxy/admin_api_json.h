@@ -23,8 +23,7 @@ AdminResponse error(unsigned status, std::string_view type, std::string_view cod
 // 400 not_found / plan_limit_reached / invalid_argument / invalid_state / store_unavailable.
 AdminResponse key_error(auth::KeyErrc code, std::string_view message);
 
-// The record without its hash, with effective_status, and every optional time present
-// (null when unset), so clients can rely on the fields being there.
+// auth::key_json() / auth::org_json(): the one public shape, shared with the CLI's --json.
 boost::json::object key_view(const auth::KeyRecord& key, auth::UnixSeconds now);
 boost::json::object org_view(const auth::OrgRecord& org);
 

@@ -26,16 +26,55 @@ constexpr std::array kHopByHop = {
     http::field::proxy_connection,
     http::field::te,
     http::field::trailer,
-    http::field::transfer_encoding,
     http::field::proxy_authenticate,
     http::field::proxy_authorization,
 };
+
+// What a Connection token may never remove: the parser framed the message by these, and Host
+// is what the request was routed by.
+bool protected_from_connection(std::string_view name) {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "host") || iequals(name, "connection");
+}
+
+// Names compared as a CGI gateway would see them: case and '-' versus '_' do not matter.
+bool same_header_for_cgi(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    x = x == '_' ? '-' : static_cast<unsigned char>(std::tolower(x));
+    y = y == '_' ? '-' : static_cast<unsigned char>(std::tolower(y));
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Headers keygate sets itself: a client's copy in any spelling is removed. The forwarding
+// headers proper are left to set_forwarded_headers (a trusted proxy may send them); only
+// their underscore spellings are removed here.
+bool poses_as_keygate_header(std::string_view name, bool has_underscore,
+                             const conf::IdentityHeadersConfig& identity) {
+  for (const auto* own : {&identity.key_id, &identity.org, &identity.environment,
+                          &identity.key_type, &identity.scopes, &identity.plan})
+    if (same_header_for_cgi(name, *own)) return true;
+  if (!has_underscore) return false;
+  for (std::string_view own : {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                               "x-forwarded-port", "x-real-ip", "x-request-id"})
+    if (same_header_for_cgi(name, own)) return true;
+  return false;
+}
 
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
     if (c <= 0x20 || c >= 0x7f) return false;
   return true;
+}
+
+bool trusted(const boost::asio::ip::address& address, std::span<const auth::Cidr> cidrs) {
+  for (const auto& cidr : cidrs)
+    if (cidr.contains(address)) return true;
+  return false;
 }
 
 }  // namespace
@@ -51,13 +90,13 @@ bool connection_has_token(const Fields& fields, std::string_view token) {
 
 void strip_hop_by_hop(Fields& fields, bool keep_upgrade) {
   // Headers named in Connection are hop-by-hop too. The names are views into the Connection
-  // values, which stay in place until Connection itself is erased below (so a token naming
-  // Connection is left to that step).
+  // values, which stay in place until Connection itself is erased below.
   boost::container::small_vector<std::string_view, 8> named;
   for (auto it = fields.find(http::field::connection);
        it != fields.end() && it->name() == http::field::connection; ++it) {
     for_each_token(it->value(), [&](std::string_view t) {
-      if (!(keep_upgrade && iequals(t, "upgrade")) && !iequals(t, "connection")) named.push_back(t);
+      if (!(keep_upgrade && iequals(t, "upgrade")) && !protected_from_connection(t))
+        named.push_back(t);
     });
   }
   for (const auto name : named) fields.erase(name);
@@ -65,20 +104,84 @@ void strip_hop_by_hop(Fields& fields, bool keep_upgrade) {
   if (!keep_upgrade) fields.erase(http::field::upgrade);
 }
 
-void add_forwarded_headers(Fields& fields, std::string_view client_ip) {
-  auto xff = fields.find("x-forwarded-for");
-  if (xff != fields.end()) {
-    std::string value(xff->value());
-    value += ", ";
-    value += client_ip;
-    fields.set("X-Forwarded-For", value);
-  } else {
-    fields.insert("X-Forwarded-For", client_ip);  // insert: set() would search again
+std::optional<ErrorSpec> clean_request_headers(Fields& fields, const conf::Config& config,
+                                               bool keep_upgrade) {
+  strip_hop_by_hop(fields, keep_upgrade);
+  const auto underscores = config.http.headers_with_underscores;
+  for (auto it = fields.begin(); it != fields.end();) {
+    const std::string_view name = it->name_string();
+    const bool has_underscore = name.find('_') != std::string_view::npos;
+    if (has_underscore && underscores == conf::HttpConfig::Underscores::reject)
+      return ErrorSpec{400, "invalid_request_error", "bad_request",
+                       "Header names with underscores are not accepted"};
+    if ((has_underscore && underscores == conf::HttpConfig::Underscores::drop) ||
+        poses_as_keygate_header(name, has_underscore, config.identity_headers)) {
+      it = fields.erase(it);
+    } else {
+      ++it;
+    }
   }
-  if (fields.find("x-forwarded-proto") == fields.end()) fields.insert("X-Forwarded-Proto", "http");
-  if (fields.find("x-forwarded-host") == fields.end()) {
-    auto host = fields.find(http::field::host);
-    if (host != fields.end()) fields.insert("X-Forwarded-Host", host->value());
+  return std::nullopt;
+}
+
+ClientOrigin resolve_client_origin(const Fields& fields, const boost::asio::ip::address& peer,
+                                   std::string_view peer_ip, std::span<const auth::Cidr> cidrs) {
+  ClientOrigin origin{peer, std::string(peer_ip), false};
+  if (cidrs.empty() || !trusted(peer, cidrs)) return origin;
+  origin.peer_trusted = true;
+  // Right to left: each hop that is a trusted proxy vouches for the address before it.
+  boost::container::small_vector<std::string_view, 8> hops;
+  for (auto it = fields.find("x-forwarded-for");
+       it != fields.end() && iequals(it->name_string(), "x-forwarded-for"); ++it)
+    for_each_token(it->value(), [&](std::string_view t) { hops.push_back(t); });
+  auto candidate = peer;
+  for (auto hop = hops.rbegin(); hop != hops.rend() && trusted(candidate, cidrs); ++hop) {
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(std::string(*hop), ec);
+    if (ec) break;  // not an address: keep the last one a trusted hop vouched for
+    candidate = address;
+  }
+  if (candidate != peer) {
+    origin.address = candidate;
+    origin.ip = candidate.to_string();
+  }
+  return origin;
+}
+
+void set_forwarded_headers(Fields& fields, const ClientOrigin& origin, std::string_view peer_ip,
+                           std::string_view scheme, std::string_view host) {
+  if (origin.peer_trusted) {
+    std::string chain;
+    for (auto it = fields.find("x-forwarded-for");
+         it != fields.end() && iequals(it->name_string(), "x-forwarded-for"); ++it) {
+      chain += it->value();
+      chain += ", ";
+    }
+    chain += peer_ip;
+    fields.set("X-Forwarded-For", chain);
+    if (fields.find("x-forwarded-proto") == fields.end())
+      fields.insert("X-Forwarded-Proto", scheme);
+    if (fields.find("x-forwarded-host") == fields.end() && !host.empty())
+      fields.insert("X-Forwarded-Host", host);
+  } else {
+    for (std::string_view name : {"forwarded", "x-forwarded-for", "x-forwarded-proto",
+                                  "x-forwarded-host", "x-forwarded-port"})
+      fields.erase(name);
+    // insert, not set: set() would search again for what was just erased.
+    fields.insert("X-Forwarded-For", peer_ip);
+    fields.insert("X-Forwarded-Proto", scheme);
+    if (!host.empty()) fields.insert("X-Forwarded-Host", host);
+  }
+  fields.set("X-Real-IP", origin.ip);
+}
+
+void set_framing(Fields& fields, boost::optional<std::uint64_t> content_length, bool chunked) {
+  fields.erase(http::field::content_length);
+  fields.erase(http::field::transfer_encoding);
+  if (chunked) {
+    fields.insert(http::field::transfer_encoding, "chunked");
+  } else if (content_length) {
+    fields.insert(http::field::content_length, std::to_string(*content_length));
   }
 }
 

@@ -1,25 +1,65 @@
 // The one place where headers crossing the proxy are removed or added (RFC 9110 §7.6.1).
+//
+// The order matters and is the session's: clean_request_headers() first (before routing, so
+// the policy steps see only what the client may say), then the steps add identity headers,
+// then set_forwarded_headers() and set_framing() just before the request leaves. Nothing a
+// client names in Connection can remove what keygate sets afterwards.
 #pragma once
 
+#include <boost/optional/optional.hpp>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "auth/cidr.h"
+#include "conf/config.h"
+#include "proxy/error_body.h"
 #include "proxy/http_fields.h"
 
 namespace keygate::proxy {
 
 namespace http = boost::beast::http;
 
-// Removes hop-by-hop headers, including every header named in Connection. With
-// `keep_upgrade`, Upgrade survives (a WebSocket handshake) and the caller sets Connection.
+// Removes hop-by-hop headers and every header named in Connection, except the framing headers
+// (Content-Length, Transfer-Encoding: the parser already read them, set_framing() writes them
+// anew) and Host. With `keep_upgrade`, Upgrade survives (a WebSocket handshake) and the caller
+// sets Connection.
 void strip_hop_by_hop(Fields& fields, bool keep_upgrade = false);
 
 // True when Connection lists `token` (case-insensitive), e.g. "upgrade" or "close".
 bool connection_has_token(const Fields& fields, std::string_view token);
 
-// X-Forwarded-For gets the client appended; X-Forwarded-Proto and -Host are set when a
-// proxy in front (an ingress that terminated TLS) has not already set them.
-void add_forwarded_headers(Fields& fields, std::string_view client_ip);
+// Everything a client may not send upstream as it is, before routing: hop-by-hop headers (see
+// strip_hop_by_hop), names with an underscore (per http.headers_with_underscores; "reject"
+// returns a 400), and every spelling of keygate's identity headers (X_Keygate_Org reaches a
+// WSGI app as HTTP_X_KEYGATE_ORG, the same variable as X-Keygate-Org).
+std::optional<ErrorSpec> clean_request_headers(Fields& fields, const conf::Config& config,
+                                               bool keep_upgrade);
+
+// Who sent a request, as keygate establishes it from the connection and, for a peer in the
+// listener's trusted_proxies, from the X-Forwarded-For that peer vouches for.
+struct ClientOrigin {
+  boost::asio::ip::address address;
+  std::string ip;             // `address` as text
+  bool peer_trusted = false;  // the connection's peer is one of the trusted proxies
+};
+
+// The peer itself, or (from a trusted proxy) the nearest X-Forwarded-For address that is not a
+// trusted proxy too, as nginx's real_ip_recursive does.
+ClientOrigin resolve_client_origin(const Fields& fields, const boost::asio::ip::address& peer,
+                                   std::string_view peer_ip, std::span<const auth::Cidr> trusted);
+
+// X-Forwarded-For, -Proto, -Host, X-Real-IP and Forwarded as keygate saw the request. From an
+// untrusted peer every client-sent value is replaced; from a trusted proxy its values are kept
+// (For gets the peer appended, Proto and Host are set only when absent).
+void set_forwarded_headers(Fields& fields, const ClientOrigin& origin, std::string_view peer_ip,
+                           std::string_view scheme, std::string_view host);
+
+// The message's framing as keygate's parser read it, whatever the headers said: one
+// Content-Length with the parsed value, or Transfer-Encoding: chunked, or neither.
+void set_framing(Fields& fields, boost::optional<std::uint64_t> content_length, bool chunked);
 
 // Sets `id` to the request id to use: the client's X-Request-Id when it is sane (<= 128
 // visible ASCII characters), else a fresh one, which is also written into `fields`.

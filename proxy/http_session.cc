@@ -13,9 +13,13 @@
 #include <memory>
 #include <optional>
 
+#include "auth/stray_keys.h"
 #include "proxy/error_body.h"
+#include "proxy/forward_auth.h"
 #include "proxy/header_rewrite.h"
+#include "proxy/host_header.h"
 #include "proxy/http_head.h"
+#include "proxy/path_normalize.h"
 #include "proxy/request_context.h"
 #include "proxy/request_guard.h"
 #include "proxy/request_steps.h"
@@ -32,7 +36,9 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+constexpr std::size_t kRelayBufferBytes = Worker::kRelayBufferBytes;
+// The first read of a request head; the buffer grows past it only for large heads or bodies.
+constexpr std::size_t kHeadReadBytes = 8192;
 using RequestParser = http::request_parser<http::buffer_body, FieldAllocator<char>>;
 using ResponseParser = http::response_parser<http::buffer_body, FieldAllocator<char>>;
 
@@ -65,8 +71,9 @@ struct Outcome {
 
 class Session final : public HttpSession, public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, Socket socket, std::shared_ptr<TlsServerContext> tls)
-      : worker_(worker), client_(std::move(socket)), tls_(std::move(tls)) {
+  Session(Worker& worker, Socket socket, std::size_t listener,
+          std::shared_ptr<TlsServerContext> tls)
+      : worker_(worker), client_(std::move(socket)), listener_(listener), tls_(std::move(tls)) {
     boost::system::error_code ec;
     const auto remote = client_.remote_endpoint(ec);
     if (!ec) {
@@ -105,6 +112,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   ~Session() override {
+    worker_.give_back_relay_buffer(std::move(relay_buffer_));
     worker_.remove_session(this);
     worker_.state().connections.fetch_sub(1, std::memory_order_relaxed);
     worker_.state().metrics.connections_open.add(-1);
@@ -124,12 +132,29 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
       if (buffer_.size() == 0) {
         if (worker_.state().draining.load(std::memory_order_relaxed)) break;
+        // An idle connection holds no buffer: it waits for the socket to be readable, then
+        // reads (what 10,000 idle keep-alive connections cost is mostly their buffers).
+        buffer_.shrink_to_fit();
         arm(limits.idle_timeout);
         idle_ = true;
-        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(8192), nothrow_awaitable);
-        idle_ = false;
-        if (ec) break;
-        buffer_.commit(n);
+        if (client_.is_tls()) {
+          // TLS may hold decrypted bytes the socket no longer shows, and cannot be read
+          // synchronously here: read through it (an idle TLS connection keeps a head buffer).
+          auto [ec, n] =
+              co_await client_.async_read_some(buffer_.prepare(kHeadReadBytes), nothrow_awaitable);
+          idle_ = false;
+          if (ec) break;
+          buffer_.commit(n);
+        } else {
+          auto [wait_ec] = co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
+          idle_ = false;
+          if (wait_ec) break;
+          boost::system::error_code ec;
+          const auto n = client_.tcp().read_some(buffer_.prepare(kHeadReadBytes), ec);
+          if (ec == asio::error::would_block) continue;  // woken without data: wait again
+          if (ec) break;
+          buffer_.commit(n);
+        }
       }
 
       const auto started = Clock::now();
@@ -154,9 +179,13 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
       const bool keep = co_await handle(*snapshot, parser, started);
       worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
-      // They refer to this request's messages, which the next request replaces.
+      // They refer to this request's messages, which the next request replaces; the parsers'
+      // fields and the relay buffer are not kept while the connection waits for another.
       request_serializer_.reset();
       response_serializer_.reset();
+      request_parser_.reset();
+      response_parser_.reset();
+      worker_.give_back_relay_buffer(std::move(relay_buffer_));
       if (!keep) break;
     }
     if (secured && client_.is_tls()) {
@@ -215,10 +244,16 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const auto version = req.version();
     const bool client_keep_alive = req.keep_alive();
     std::string_view target = req.target();
-    const auto query_at = target.find('?');
-    path_.assign(target.substr(0, query_at));
-    const std::string_view path = path_;
-    const std::string method(req.method_string());
+    path_.assign(target.substr(0, target.find('?')));  // for the access log until routed
+    std::string_view path = path_;
+    std::string method(req.method_string());
+    // A listener in authorize mode answers a front proxy about the request it describes.
+    const auto& listeners = snapshot.config->listeners;
+    const conf::AuthorizeConfig* authorize =
+        listener_ < listeners.size() &&
+                listeners[listener_].mode == conf::ListenerConfig::Mode::authorize
+            ? &listeners[listener_].authorize
+            : nullptr;
     ensure_request_id(req.base(), request_id_);
     const std::string_view request_id = request_id_;
     head_request_ = req.method() == http::verb::head;
@@ -229,8 +264,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     auto finish = [&](std::string_view decision) {
       const auto status_class = outcome.status / 100;
+      const double total_ms = ms_since(started);
       if (route) {
-        route->requests_by_class[status_class < 6 ? status_class : 0]->inc();
+        const auto index = status_class < 6 ? status_class : 0;
+        route->requests_by_class[index]->inc();
+        route->duration_by_class[index]->observe(total_ms / 1000.0);
       }
       AccessLogEntry entry;
       entry.method = method;
@@ -240,9 +278,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       entry.bytes_in = outcome.bytes_in;
       entry.bytes_out = outcome.bytes_out;
       entry.upstream_ms = outcome.upstream_ms;
-      entry.total_ms = ms_since(started);
+      entry.total_ms = total_ms;
       entry.request_id = request_id;
-      entry.client_ip = client_ip_;
+      entry.client_ip = origin_.ip.empty() ? std::string_view(client_ip_) : origin_.ip;
       if (ctx && ctx->key) {
         entry.key_id = ctx->key->id;
         entry.key_prefix = ctx->key->prefix;
@@ -253,21 +291,38 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (ctx) finish_request(worker_, *ctx, outcome.status);
     };
 
-    // Framing first: nothing ambiguous travels further.
-    if (auto bad = check_request_framing(req)) {
+    // Framing first: nothing ambiguous travels further. Then the head is made into what
+    // keygate routes on and forwards: clean headers, a valid Host, a normal path.
+    origin_ = {};
+    upgrade_ = req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
+    std::optional<ErrorSpec> bad = check_request_framing(req);
+    if (!bad && authorize) {
+      bad = read_original_request(req, *authorize, method, original_target_);
+      target = original_target_;
+    }
+    if (!bad) bad = clean_request_headers(req.base(), *snapshot.config, upgrade_);
+    if (!bad) bad = route_target(req, target, snapshot.config->http);
+    if (bad) {
       worker_.state().metrics.rejected.with({std::string(bad->code)}).inc();
       outcome.status = bad->status;
       co_await send_local(version, bad->status, error_body(*bad), {}, false, request_id);
       finish("rejected");
       co_return false;
     }
+    path = path_;
+    origin_ = resolve_client_origin(req.base(), client_address_, client_ip_,
+                                    listener_ < snapshot.trusted_proxies.size()
+                                        ? std::span(snapshot.trusted_proxies[listener_])
+                                        : std::span<const auth::Cidr>());
 
-    const std::string_view host = req[http::field::host];
-    const conf::RouteConfig* route_config = snapshot.router.match(host, method, path);
+    const conf::RouteConfig* route_config = snapshot.router.match(host_name_, method, path);
     if (!route_config) {
-      outcome.status = 404;
+      LocalAnswer answer{404, error_body(errors::route_not_found), {}};
+      if (authorize) adapt_denied_answer(answer, *authorize);
+      outcome.status = answer.status;
       const bool keep = client_keep_alive && parser.is_done();
-      co_await send_local(version, 404, error_body(errors::route_not_found), {}, keep, request_id);
+      co_await send_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                          request_id);
       finish("no_route");
       co_return keep;
     }
@@ -282,10 +337,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       co_return keep;
     }
 
-    // Body size: refuse a declared length over the limit before reading any of it.
+    // Body size: refuse a declared length over the limit before reading any of it (a check
+    // request's body is never read).
     const auto max_body =
         route_config->max_body_bytes.value_or(snapshot.config->limits.max_body_bytes);
-    if (max_body != 0) {
+    if (max_body != 0 && !authorize) {
       if (parser.content_length() && *parser.content_length() > max_body) {
         outcome.status = 413;
         co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
@@ -296,9 +352,21 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       parser.body_limit(max_body);
     }
 
-    ctx.emplace(RequestContext{req.base(), snapshot, *route, client_address_, client_ip_,
-                               std::string(target)});
+    ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_});
     if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
+    if (authorize) {
+      // The decision is the answer; an allowed one stays out of ctx->answer, so that usage
+      // counts it as a call that went through.
+      LocalAnswer answer = ctx->answer ? std::move(*ctx->answer) : allowed_answer(*ctx, *authorize);
+      if (ctx->answer) adapt_denied_answer(answer, *authorize);
+      for (auto& h : ctx->response_headers) answer.headers.push_back(std::move(h));
+      outcome.status = answer.status;
+      const bool keep = client_keep_alive && parser.is_done();
+      co_await send_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                          request_id);
+      finish(ctx->decision);
+      co_return keep;
+    }
     if (ctx->answer) {
       outcome.status = ctx->answer->status;
       const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
@@ -315,6 +383,58 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     co_return keep;
   }
 
+  // The request's Host and path as keygate routes on them, and as the upstream gets them:
+  // sets host_name_, path_ and target_ (normalised path and the query as sent), and the Host
+  // header. An absolute-form target ("GET http://host/path") names the host itself, which
+  // then replaces Host (RFC 9112 §3.2.2).
+  std::optional<ErrorSpec> route_target(RequestHeader& req, std::string_view target,
+                                        const conf::HttpConfig& http_config) {
+    auto invalid = [](const char* message) {
+      return ErrorSpec{400, "invalid_request_error", "bad_request", message};
+    };
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme))
+        continue;
+      const auto rest = target.substr(scheme.size());
+      const auto end = rest.find_first_of("/?");
+      req.set(http::field::host, rest.substr(0, end));
+      target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+      break;
+    }
+    std::string_view port;
+    if (!parse_host_header(req[http::field::host], host_name_, port))
+      return invalid("Invalid Host header");
+    // The upstream gets the Host the route was chosen by.
+    const auto sent = req[http::field::host];
+    if (sent.size() != host_name_.size() + (port.empty() ? 0 : port.size() + 1) ||
+        !sent.starts_with(host_name_)) {
+      std::string normal = host_name_;
+      if (!port.empty()) normal.append(":").append(port);
+      req.set(http::field::host, normal);
+    }
+
+    const auto query_at = target.find('?');
+    path_.assign(target.substr(0, query_at));
+    if (path_.empty()) path_ = "/";  // "http://host" or "http://host?q"
+    if (path_.front() != '/' && path_ != "*")
+      return invalid("The request target must be a path (origin-form) or an absolute URL");
+    bool changed = false;
+    switch (normalize_path(path_, http_config, normalized_, changed)) {
+      case PathVerdict::ok:
+        break;
+      case PathVerdict::bad_escape:
+        return invalid("Malformed percent-encoding in the request path");
+      case PathVerdict::escaped_slash:
+        return invalid("An encoded '/' or '\\' in the request path is not accepted");
+      case PathVerdict::bad_character:
+        return invalid("Invalid character in the request path");
+    }
+    if (changed) path_.swap(normalized_);
+    target_.assign(path_);
+    if (query_at != std::string_view::npos) target_.append(target.substr(query_at));
+    return std::nullopt;
+  }
+
   // Relays the request upstream and the response back. Returns whether the client
   // connection may be kept.
   awaitable<bool> forward(const Snapshot& snapshot, RequestParser& parser, RequestContext& ctx,
@@ -327,17 +447,18 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const auto version = req.version();
     const bool is_head = req.method() == http::verb::head;
 
-    // Upgrade (WebSocket): the only hop-by-hop header that must cross, with Connection.
-    const bool upgrade =
-        req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
+    // Upgrade (WebSocket): the only hop-by-hop header that crossed, with Connection.
+    const bool upgrade = upgrade_;
     const bool expects_continue =
         beast::iequals(req[http::field::expect], "100-continue") && !parser.is_done();
     const bool request_chunked = parser.chunked();
 
-    strip_hop_by_hop(req.base(), upgrade);
     if (expects_continue) req.erase(http::field::expect);  // keygate answers 100 itself
-    if (client_.is_tls()) req.set("X-Forwarded-Proto", "https");
-    add_forwarded_headers(req.base(), ctx.client_ip);
+    set_forwarded_headers(req.base(), origin_, client_ip_, client_.is_tls() ? "https" : "http",
+                          req[http::field::host]);
+    // A key in a query parameter the route does not read it from is still a raw key.
+    if (auto without = auth::remove_key_like_params(ctx.target, snapshot.config->keys))
+      ctx.target = std::move(*without);
     // Only keygate says which client certificate it verified.
     const auto& subject_header = snapshot.config->identity_headers.client_cert_subject;
     if (tls_ && tls_->asks_for_client_certs()) {
@@ -363,7 +484,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     } else {
       req.keep_alive(true);
     }
-    if (request_chunked) req.chunked(true);
+    set_framing(req.base(), parser.content_length(), request_chunked);
 
     // Upstream connection: a stale pooled one may fail before anything reached the server;
     // a request whose body has not been touched can then go again on a fresh connection.
@@ -436,14 +557,20 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     auto body_error = RelayError::none;
     if (!bodyless) {
-      body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
-                                       limits.body_timeout, outcome.bytes_in);
+      body_error =
+          co_await relay_body(client_, buffer_, parser, conn->socket, *sr, limits.body_timeout,
+                              outcome.bytes_in, route.min_body_rate.value_or(limits.min_body_rate));
     }
     if (body_error != RelayError::none) {
       release_upstream(*pool, std::move(conn), false);
       if (body_error == RelayError::too_large) {
         outcome.status = 413;
         co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
+                            request_id_);
+      } else if (body_error == RelayError::too_slow) {
+        worker_.state().metrics.rejected.with({"body_too_slow"}).inc();
+        outcome.status = 408;
+        co_await send_local(version, 408, error_body(errors::request_timeout), {}, false,
                             request_id_);
       } else if (body_error == RelayError::input) {
         // A malformed or stalled request body: say so, then drop the connection.
@@ -513,13 +640,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool has_body = !is_head && outcome.status != 204 && outcome.status != 304;
     bool keep_client =
         client_keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
-    if (has_body && !response_has_length) {
-      if (version >= 11) {
-        res.chunked(true);
-      } else {
-        keep_client = false;
-      }
-    }
+    if (has_body && !response_has_length && version < 11) keep_client = false;
+    set_framing(res.base(), rp->content_length(),
+                has_body && !response_has_length && version >= 11);
     res.keep_alive(keep_client);
 
     // The common case: a body of known length that is already here (or none). It is parsed
@@ -530,7 +653,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
                                              conn->buffer.size() >= *remaining))) {
       std::size_t body_bytes = 0;
       if (!rp->is_done()) {
-        if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
+        if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
         auto& body = res.body();
         body.data = relay_buffer_.get();
         body.size = kRelayBufferBytes;
@@ -582,16 +705,22 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     co_return keep_client;
   }
 
-  enum class RelayError { none = 0, input, output, too_large };
+  enum class RelayError { none = 0, input, output, too_large, too_slow };
 
   // Streams a message body from `input` (through its parser) to `output` (through its
   // serializer) in pieces of kRelayBufferBytes, the Beast relay() pattern. Each read and
   // write gets `timeout`: a peer that stops making progress is dropped.
+  //
+  // With `min_rate` (bytes per second), reading also has to keep that average once `timeout`
+  // has passed: a body that trickles in just fast enough to beat the idle deadline is cut too.
   template <class Input, class Parser, class Output, class Serializer>
   awaitable<RelayError> relay_body(Input& input, beast::flat_buffer& input_buffer, Parser& p,
                                    Output& output, Serializer& sr,
-                                   std::chrono::milliseconds timeout, std::uint64_t& bytes) {
-    if (!relay_buffer_) relay_buffer_ = std::make_unique<char[]>(kRelayBufferBytes);
+                                   std::chrono::milliseconds timeout, std::uint64_t& bytes,
+                                   std::uint64_t min_rate = 0) {
+    const auto started = CoarseClock::now();
+    std::uint64_t read = 0;
+    if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
     // Beast reads at most the buffer's spare capacity at a time: without room, a large
     // body would move in header-sized sips.
     if (!p.is_done() && input_buffer.capacity() < kRelayBufferBytes)
@@ -608,6 +737,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         body.data = buf;
         body.size = kRelayBufferBytes;
         arm(timeout);
+        if (min_rate != 0) {
+          const auto due = started + timeout + std::chrono::milliseconds(read * 1000 / min_rate);
+          if (due < deadline_) deadline_ = due;
+        }
         // read_some, not read: whatever has arrived is passed on at once instead of waiting
         // for a full buffer, so streamed bodies (server-sent events, long polls) flow.
         boost::system::error_code ec;
@@ -618,8 +751,10 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         }
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return RelayError::too_large;
+        if (min_rate != 0 && timed_out(ec)) co_return RelayError::too_slow;
         if (ec) co_return RelayError::input;
         body.size = kRelayBufferBytes - body.size;
+        read += body.size;
         // An empty piece must not reach the serializer, which would frame it as a zero-length
         // chunk, that is a last-chunk: with nothing for the body yet (say, only a chunk-size
         // line arrived) read again; at the end (only the last-chunk arrived) let it finish.
@@ -739,7 +874,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   Worker& worker_;
   Stream client_;
-  std::shared_ptr<TlsServerContext> tls_;                  // a TLS listener's
+  std::size_t listener_;                   // index into the configuration's listeners
+  std::shared_ptr<TlsServerContext> tls_;  // a TLS listener's
   std::shared_ptr<const TlsCertificateSet> certificates_;  // what this handshake used
   std::string client_subject_;  // of a verified client certificate, else empty
   CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
@@ -756,16 +892,23 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
   // Per request, kept as members so their capacity carries
   // over to the next request.
-  std::string head_;        // a message head being written
-  std::string path_;        // the request's path, for routing and the access log
-  std::string request_id_;  // the X-Request-Id that goes upstream and back
+  std::string head_;             // a message head being written
+  std::string path_;             // the request's path, for routing and the access log
+  std::string request_id_;       // the X-Request-Id that goes upstream and back
+  std::string host_name_;        // the Host the request is routed by (parse_host_header)
+  std::string target_;           // normalised path and query, as routed
+  std::string original_target_;  // authorize mode: the target the front proxy asks about
+  std::string normalized_;       // scratch for normalize_path
+  ClientOrigin origin_;          // who sent the request (trusted proxies considered)
+  bool upgrade_ = false;         // the client asked for a protocol upgrade
   bool idle_ = false;
 };
 
 }  // namespace
 
-void HttpSession::start(Worker& worker, Socket socket, std::shared_ptr<TlsServerContext> tls) {
-  std::make_shared<Session>(worker, std::move(socket), std::move(tls))->run();
+void HttpSession::start(Worker& worker, Socket socket, std::size_t listener,
+                        std::shared_ptr<TlsServerContext> tls) {
+  std::make_shared<Session>(worker, std::move(socket), listener, std::move(tls))->run();
 }
 
 }  // namespace keygate::proxy

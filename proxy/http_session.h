@@ -16,9 +16,11 @@ class TlsServerContext;
 
 class HttpSession {
  public:
-  // Takes ownership of an accepted socket whose executor is `worker`'s io_context; with
-  // `tls`, the connection starts with a TLS handshake.
-  static void start(Worker& worker, Socket socket, std::shared_ptr<TlsServerContext> tls = nullptr);
+  // Takes ownership of an accepted socket whose executor is `worker`'s io_context;
+  // `listener` indexes the configuration's listeners; with `tls`, the connection starts with
+  // a TLS handshake.
+  static void start(Worker& worker, Socket socket, std::size_t listener,
+                    std::shared_ptr<TlsServerContext> tls = nullptr);
 
   // Closes the connection when it is waiting for the next keep-alive request (drain).
   virtual void close_if_idle() = 0;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -27,6 +29,35 @@ std::string_view level_name(LogLevel level) {
 
 }  // namespace
 
+void LogField::append_to(std::string& out) const {
+  out += ",\"";
+  append_json_escaped(out, name_);
+  out += "\":";
+  switch (kind_) {
+    case Kind::text:
+      out += '"';
+      append_json_escaped(out, text_);
+      out += '"';
+      return;
+    case Kind::signed_integer:
+      out += std::to_string(signed_);
+      return;
+    case Kind::unsigned_integer:
+      out += std::to_string(unsigned_);
+      return;
+    case Kind::real: {
+      // Three decimals, like the access log's milliseconds; JSON has no NaN or infinity.
+      char buf[40];
+      const int n = std::isfinite(real_) ? std::snprintf(buf, sizeof buf, "%.3f", real_) : 0;
+      out.append(n > 0 ? std::string_view(buf, static_cast<std::size_t>(n)) : "null");
+      return;
+    }
+    case Kind::boolean:
+      out += flag_ ? "true" : "false";
+      return;
+  }
+}
+
 void append_utc_timestamp(std::string& out) {
   const auto now = std::chrono::system_clock::now();
   const auto secs = std::chrono::system_clock::to_time_t(now);
@@ -50,13 +81,7 @@ void log_line(LogLevel level, std::string_view message, std::initializer_list<Lo
   line += R"(","msg":")";
   append_json_escaped(line, message);
   line += '"';
-  for (const auto& [key, value] : fields) {
-    line += ",\"";
-    append_json_escaped(line, key);
-    line += "\":\"";
-    append_json_escaped(line, value);
-    line += '"';
-  }
+  for (const LogField& field : fields) field.append_to(line);
   line += "}\n";
   // A log line that cannot be written is dropped: logging must never stop the proxy.
   [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());

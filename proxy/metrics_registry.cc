@@ -1,7 +1,9 @@
 #include "proxy/metrics_registry.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "proxy/error_body.h"
 
@@ -14,11 +16,19 @@ void atomic_add(std::atomic<double>& target, double v) {
   }
 }
 
+// The shortest text that reads back as the same double: le="0.0005", not the
+// "0.00050000000000000001" that %.17g prints for the nearest binary value.
 std::string format_number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  if (std::isnan(v)) return "NaN";
+  // Plain decimals in the range metrics live in ("0.0005", "10"); exponents only outside it,
+  // where fixed notation would print hundreds of digits.
+  const double magnitude = std::fabs(v);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof buf, v,
+                                    plain ? std::chars_format::fixed : std::chars_format::general);
+  return std::string(buf, result.ptr);
 }
 
 void append_labels(std::string& out, const std::vector<std::string>& names,

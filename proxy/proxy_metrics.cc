@@ -11,8 +11,9 @@ ProxyMetrics::ProxyMetrics()
                                 "Requests answered, by route and status class",
                                 {"route", "class"})),
       request_latency(registry.histogram("keygate_request_duration_seconds",
-                                         "Time from request header to the end of the response",
-                                         {"route"}, kLatencyBuckets)),
+                                         "Time from request header to the end of the response, "
+                                         "by route and status class",
+                                         {"route", "class"}, kLatencyBuckets)),
       upstream_latency(registry.histogram("keygate_upstream_duration_seconds",
                                           "Time from request sent to response header received",
                                           {"route"}, kLatencyBuckets)),

@@ -12,7 +12,7 @@ class ProxyMetrics {
   MetricsRegistry registry;
 
   Family<Counter>& requests;            // route, class
-  Family<Histogram>& request_latency;   // route (end to end)
+  Family<Histogram>& request_latency;   // route, class (end to end)
   Family<Histogram>& upstream_latency;  // route (request sent -> response header)
   Family<Counter>& upstream_errors;     // upstream, reason
   Family<Counter>& rejected;            // reason (bad_request, headers_too_large, ...)

@@ -31,6 +31,7 @@ void add(RedisHealth::Snapshot& sum, const RedisHealth::Snapshot& one) {
   sum.limiter.breaker_rejected += one.limiter.breaker_rejected;
   sum.limiter.local_fallbacks += one.limiter.local_fallbacks;
   sum.limiter.lease_admitted += one.limiter.lease_admitted;
+  sum.limiter.refusals_recalled += one.limiter.refusals_recalled;
   sum.breakers_closed += one.breakers_closed;
   sum.breakers_open += one.breakers_open;
   sum.breakers_half_open += one.breakers_half_open;

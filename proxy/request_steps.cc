@@ -79,12 +79,6 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
   }
 }
 
-void remove_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names) {
-  for (const auto* name :
-       {&names.key_id, &names.org, &names.environment, &names.key_type, &names.scopes, &names.plan})
-    if (!name->empty()) fields.erase(*name);
-}
-
 void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names,
                           const auth::KeyRecord& key, const auth::OrgRecord* org,
                           std::string_view default_plan) {
@@ -98,7 +92,9 @@ void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& nam
     scopes += scope;
   }
   fields.set(names.scopes, scopes);
-  fields.set(names.plan, org && !org->plan.empty() ? std::string_view(org->plan) : default_plan);
+  const std::string_view plan =
+      org && !org->plan.empty() ? std::string_view(org->plan) : default_plan;
+  if (!plan.empty()) fields.set(names.plan, plan);  // no plans configured: none to name
 }
 
 void answer_auth_failure(RequestContext& ctx, auth::AuthCode code) {
@@ -214,8 +210,7 @@ void apply_limit_decision(WorkerServices& services, RequestContext& ctx,
 }  // namespace
 
 bool request_steps_apply(Worker& worker, RequestContext& ctx) {
-  // Identity headers only ever come from keygate: a client must not be able to claim one.
-  remove_identity_headers(ctx.header, ctx.snapshot.config->identity_headers);
+  // A client's identity headers, in any spelling, are gone already (clean_request_headers).
   auto* services = worker.services();
   if (!services) return false;
   if (ctx.route.config->auth.required) return true;

@@ -10,9 +10,8 @@ namespace keygate::proxy {
 
 class Worker;
 
-// The synchronous part, for every routed request: strips identity headers a client sent.
-// False when neither step has anything to do (no auth, no limits): the session then skips
-// run_request_steps and the coroutine it would cost.
+// The synchronous part, for every routed request. False when neither step has anything to do (no
+// auth, no limits): the session then skips run_request_steps and the coroutine it would cost.
 bool request_steps_apply(Worker& worker, RequestContext& ctx);
 // Only after request_steps_apply returned true.
 awaitable<void> run_request_steps(Worker& worker, RequestContext& ctx);

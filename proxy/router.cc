@@ -3,23 +3,16 @@
 #include <algorithm>
 #include <string>
 
-#include "proxy/ascii.h"
-
 namespace keygate::proxy {
 namespace {
 
-std::string_view without_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {  // [v6]:port
-    auto close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  auto colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
-}
-
+// A prefix matches at a segment boundary: /public matches /public and /public/x, not
+// /publicity; a prefix ending in '/' already names its boundary.
 bool path_matches(const conf::RouteConfig& route, std::string_view path) {
   if (route.path_match == conf::RouteConfig::PathMatch::exact) return path == route.path;
-  return path.starts_with(route.path);
+  if (!path.starts_with(route.path)) return false;
+  return route.path.back() == '/' || path.size() == route.path.size() ||
+         path[route.path.size()] == '/';
 }
 
 bool method_matches(const conf::RouteConfig& route, std::string_view method) {
@@ -36,9 +29,8 @@ Router::Router(const conf::Config& config) {
 
 const conf::RouteConfig* Router::match(std::string_view host, std::string_view method,
                                        std::string_view path) const {
-  const auto bare_host = without_port(host);
   for (const auto* route : routes_) {
-    if (!route->host.empty() && !iequals(route->host, bare_host)) continue;
+    if (!route->host.empty() && route->host != host) continue;
     if (!path_matches(*route, path)) continue;
     if (!method_matches(*route, method)) continue;
     return route;

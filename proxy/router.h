@@ -13,7 +13,8 @@ class Router {
  public:
   explicit Router(const conf::Config& config);
 
-  // `host` may carry a port (ignored); `path` is the target without its query string.
+  // `host` is the Host header's name as parse_host_header() gives it (lower case, no port, no
+  // trailing dot); `path` is the normalised path, without the query string.
   const conf::RouteConfig* match(std::string_view host, std::string_view method,
                                  std::string_view path) const;
 

@@ -18,6 +18,7 @@
 #include "proxy/dir_watcher.h"
 #include "proxy/http_session.h"
 #include "proxy/log.h"
+#include "proxy/plan_summary.h"
 #include "proxy/tls_server_context.h"
 #include "proxy/worker.h"
 #include "proxy/worker_services.h"
@@ -32,12 +33,10 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
-// The listening line is a contract with tests and orchestration scripts: keep its shape.
+// The listening line is a contract with tests and orchestration scripts: keep its shape
+// (msg "listening", listener, address, and port as a number).
 void log_listening(std::string_view listener, const std::string& address, std::uint16_t port) {
-  std::string line = R"({"level":"info","msg":"listening","listener":")";
-  line += listener;
-  line += R"(","address":")" + address + R"(","port":)" + std::to_string(port) + "}\n";
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+  log_info("listening", {{"listener", listener}, {"address", address}, {"port", port}});
 }
 
 // A descriptor owned by nobody else yet: closed on destruction unless released.
@@ -105,7 +104,8 @@ class Server {
     services_->start(control_);
     watch_files();
 
-    log_info("ready", {{"threads", std::to_string(threads)}});
+    log_plans(config_->keys);
+    log_info("ready", {{"threads", threads}});
     control_.run();
     // Closing the acceptors aborted their pending accepts, whose completions may still be
     // queued: run them now, while the workers they refer to exist.
@@ -155,7 +155,7 @@ class Server {
         tls_contexts_.push_back(tls);
       }
       log_listening("proxy", listener.address, acceptor->local_endpoint().port());
-      asio::co_spawn(control_, accept_loop(*acceptor, tls), asio::detached);
+      asio::co_spawn(control_, accept_loop(*acceptor, acceptors_.size(), tls), asio::detached);
       acceptors_.push_back(std::move(acceptor));
     }
     return true;
@@ -163,7 +163,8 @@ class Server {
 
   // Accepts on the control thread and deals connections to workers round robin, which
   // spreads a handful of long keep-alive connections evenly (SO_REUSEPORT hashing may not).
-  awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<TlsServerContext> tls) {
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, std::size_t listener,
+                              std::shared_ptr<TlsServerContext> tls) {
     std::size_t next = 0;
     boost::system::error_code ec;
     const auto protocol = acceptor.local_endpoint(ec).protocol();
@@ -188,13 +189,13 @@ class Server {
       // operation on its sockets happens on its own thread.
       OwnedFd fd{socket.release(ec)};
       if (ec) continue;
-      asio::post(worker.io(), [&worker, protocol, tls, fd = std::move(fd)]() mutable {
+      asio::post(worker.io(), [&worker, protocol, listener, tls, fd = std::move(fd)]() mutable {
         Socket client(worker.io());
         boost::system::error_code assign_ec;
         client.assign(protocol, fd.get(), assign_ec);
         if (assign_ec) return;  // the descriptor closes with `fd`
         fd.release();
-        HttpSession::start(worker, std::move(client), std::move(tls));
+        HttpSession::start(worker, std::move(client), listener, std::move(tls));
       });
     }
   }
@@ -299,12 +300,12 @@ class Server {
     for (auto& worker : workers_) worker->install_snapshot(snapshot);
     services_->reload(config_);
     state_.metrics.config_reloads_ok.inc();
-    log_info("configuration reloaded", {{"routes", std::to_string(config_->routes.size())}});
+    log_info("configuration reloaded", {{"routes", config_->routes.size()}});
   }
 
   void begin_drain() {
     if (state_.draining.exchange(true)) return;
-    log_info("draining", {{"in_flight", std::to_string(state_.in_flight.load())}});
+    log_info("draining", {{"in_flight", state_.in_flight.load()}});
     for (auto& acceptor : acceptors_) {
       boost::system::error_code ec;
       acceptor->close(ec);
@@ -322,7 +323,7 @@ class Server {
     if (idle || std::chrono::steady_clock::now() >= drain_deadline_) {
       if (!idle)
         log_warn("drain timeout; closing requests still in flight",
-                 {{"in_flight", std::to_string(state_.in_flight.load())}});
+                 {{"in_flight", state_.in_flight.load()}});
       control_.stop();
       return;
     }

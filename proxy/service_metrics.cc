@@ -135,6 +135,9 @@ std::string render_redis_metrics(const RedisHealth::Snapshot& health) {
   text.single("keygate_rate_limit_lease_admitted_total", "counter",
               "Requests admitted from a lease (policies with `lease`), without a Redis call",
               d(health.limiter.lease_admitted));
+  text.single("keygate_rate_limit_refusals_recalled_total", "counter",
+              "Requests refused again without a Redis call, until the retry time Redis gave",
+              d(health.limiter.refusals_recalled));
   text.single("keygate_rate_limit_script_errors_total", "counter",
               "Rate-limit scripts that failed in Redis or on the way",
               d(health.limiter.store_errors));

@@ -15,10 +15,17 @@ Snapshot::Snapshot(conf::ConfigPtr cfg, ProxyMetrics& metrics)
     rt.config = &route;
     for (std::size_t i = 0; i < config->upstreams.size(); ++i)
       if (config->upstreams[i].name == route.upstream) rt.upstream_index = i;
-    for (int c = 0; c < 6; ++c)
+    for (int c = 0; c < 6; ++c) {
       rt.requests_by_class[c] = &metrics.requests.with({route.name, kClassNames[c]});
+      rt.duration_by_class[c] = &metrics.request_latency.with({route.name, kClassNames[c]});
+    }
     rt.upstream_latency = &metrics.upstream_latency.with({route.name});
     routes.push_back(rt);
+  }
+  for (const auto& listener : config->listeners) {
+    auto& cidrs = trusted_proxies.emplace_back();
+    for (const auto& text : listener.trusted_proxies)
+      if (auto cidr = auth::Cidr::parse(text)) cidrs.push_back(*cidr);  // validated at load
   }
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "auth/cidr.h"
 #include "conf/config.h"
 #include "proxy/metrics_registry.h"
 #include "proxy/router.h"
@@ -16,8 +17,9 @@ class ProxyMetrics;
 
 struct RouteRuntime {
   const conf::RouteConfig* config = nullptr;
-  std::size_t upstream_index = 0;               // into Config::upstreams
-  std::array<Counter*, 6> requests_by_class{};  // 1xx..5xx, [0] = no response
+  std::size_t upstream_index = 0;                 // into Config::upstreams
+  std::array<Counter*, 6> requests_by_class{};    // 1xx..5xx, [0] = no response
+  std::array<Histogram*, 6> duration_by_class{};  // the same classes
   Histogram* upstream_latency = nullptr;
 };
 
@@ -27,6 +29,8 @@ struct Snapshot {
   conf::ConfigPtr config;
   Router router;
   std::vector<RouteRuntime> routes;  // parallel to config->routes
+  // Parallel to config->listeners: the peers whose forwarding headers are believed.
+  std::vector<std::vector<auth::Cidr>> trusted_proxies;
 
   const RouteRuntime& runtime(const conf::RouteConfig* route) const {
     return routes[static_cast<std::size_t>(route - config->routes.data())];

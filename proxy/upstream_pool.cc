@@ -17,7 +17,6 @@ using namespace asio::experimental::awaitable_operators;
 // Idle upstream connections older than this are not reused: servers commonly close idle
 // keep-alive connections after 5-75 s and a write into a closed one is wasted work.
 constexpr auto kMaxIdleAge = std::chrono::seconds(4);
-constexpr auto kProbeAfterIdle = std::chrono::milliseconds(500);
 
 // True when the peer closed an idle connection (or sent bytes nobody asked for).
 bool went_stale(Stream& socket) {
@@ -48,9 +47,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
     auto connection = std::move(idle_.back());
     idle_.pop_back();
     const auto idle_for = now - connection->idle_since;
-    // A connection that was busy a moment ago is almost never closed: skip the probe (a
-    // syscall) on the hot path; a rare stale one is retried on a fresh connection anyway.
-    if (idle_for < kMaxIdleAge && (idle_for < kProbeAfterIdle || !went_stale(connection->socket))) {
+    // Every reuse is probed, however briefly the connection sat idle: bytes an upstream sent
+    // unasked (after a 204, past a response's length) would otherwise be read as the next
+    // client's response. One non-blocking recv is what that safety costs.
+    if (idle_for < kMaxIdleAge && !went_stale(connection->socket)) {
       connection->reused = true;
       return connection;
     }

@@ -57,6 +57,20 @@ class Worker {
     return pools_[upstream_index];
   }
   AccessLogBuffer& access_log() { return access_log_; }
+  // Body relay buffers, lent to a request for as long as it moves a body: an idle keep-alive
+  // connection then holds none (they are most of what a connection would cost), and the ones
+  // given back are reused rather than allocated per request.
+  static constexpr std::size_t kRelayBufferBytes = 64 * 1024;
+  std::unique_ptr<char[]> take_relay_buffer() {
+    if (spare_relay_buffers_.empty()) return std::make_unique<char[]>(kRelayBufferBytes);
+    auto buffer = std::move(spare_relay_buffers_.back());
+    spare_relay_buffers_.pop_back();
+    return buffer;
+  }
+  void give_back_relay_buffer(std::unique_ptr<char[]> buffer) {
+    if (buffer && spare_relay_buffers_.size() < kMaxSpareRelayBuffers)
+      spare_relay_buffers_.push_back(std::move(buffer));
+  }
   WorkerServices* services() const { return services_.get(); }
   void set_services(std::shared_ptr<WorkerServices> services) { services_ = std::move(services); }
   void add_session(HttpSession* session) { sessions_.insert(session); }
@@ -82,6 +96,10 @@ class Worker {
   std::uint64_t ticks_ = 0;
   std::shared_ptr<WorkerServices> services_;
   std::unordered_set<HttpSession*> sessions_;
+  // Enough for the requests one worker moves bodies for at once in a busy moment; beyond that
+  // memory goes back to the heap (4 MiB at most per worker).
+  static constexpr std::size_t kMaxSpareRelayBuffers = 64;
+  std::vector<std::unique_ptr<char[]>> spare_relay_buffers_;
 };
 
 }  // namespace keygate::proxy

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ratelimit/decision.h"
+#include "ratelimit/identity_hash.h"
 #include "ratelimit/policy.h"
 #include "ratelimit/subject.h"
 
@@ -79,12 +80,6 @@ class LeaseTable {
     std::int64_t valid_until_ms = 0;  // local clock: the end of the window it was charged in
     bool asked = false;               // an ask is on its way
   };
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const {
-      return std::hash<std::string_view>{}(text);
-    }
-  };
 
   static bool usable(const Lease& lease, const EffectivePolicy& policy, std::int64_t now_ms) {
     return lease.left > 0 && now_ms < lease.valid_until_ms && lease.limit == policy.limit &&
@@ -96,7 +91,7 @@ class LeaseTable {
   static constexpr std::int64_t kSweepEveryMs = 1000;
 
   const std::size_t max_entries_;
-  std::unordered_map<std::string, Lease, StringHash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, Lease, IdentityHash, std::equal_to<>> entries_;
   std::string key_;            // scratch: the identity of the counter being looked up
   std::vector<Lease*> found_;  // scratch: the leases of the request being admitted
   std::int64_t next_sweep_ms_ = 0;

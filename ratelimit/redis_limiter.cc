@@ -48,7 +48,8 @@ RedisLimiter::RedisLimiter(boost::asio::any_io_executor executor,
       options_(std::move(options)),
       script_(limiter_script_source()),
       breaker_(options_.breaker_failures, options_.breaker_open_for, options_.clock),
-      leases_(options_.max_leases) {}
+      leases_(options_.max_leases),
+      refusals_(options_.max_refusals) {}
 
 std::shared_ptr<RedisLimiter> make_redis_limiter(boost::asio::any_io_executor executor,
                                                  std::shared_ptr<redis::Client> client,
@@ -58,7 +59,13 @@ std::shared_ptr<RedisLimiter> make_redis_limiter(boost::asio::any_io_executor ex
 
 std::optional<Decision> RedisLimiter::decide_now(std::span<const EffectivePolicy> policies,
                                                  const Subject& subject) {
-  auto decision = leases_.try_admit(policies, subject, options_.clock());
+  const std::int64_t now = options_.clock();
+  if (auto refused = refusals_.recall(policies, subject, now)) {
+    ++stats_.checks;
+    ++stats_.refusals_recalled;
+    return refused;
+  }
+  auto decision = leases_.try_admit(policies, subject, now);
   if (decision) {
     ++stats_.checks;
     ++stats_.lease_admitted;
@@ -133,6 +140,10 @@ void RedisLimiter::on_reply(const std::shared_ptr<Batch>& batch, const redis::Re
                           LeaseTable::Grant{lease_granted(result.reply, first + ask.policy),
                                             p.remaining, p.reset_ms, store_now, batch->sent_at_ms});
       }
+      // Timed from when the call left (before Redis decided): the memory lets go no later than
+      // Redis would.
+      if (!decision.allowed())
+        refusals_.remember(call.policies, call.subject, decision, batch->sent_at_ms);
       call.done(std::move(decision));
       first += call.policies.size();
     }

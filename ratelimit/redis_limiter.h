@@ -16,6 +16,9 @@
 // Leases: for policies with `lease` > 0 the script may grant a worker that many requests at
 // once, which later requests of the same counters use without Redis (lease_table.h).
 //
+// Refusals: a request Redis refused is refused again without Redis until its retry time, when
+// it is checked against the same counters (refusal_memory.h says why that is exact).
+//
 // Time: by default the script reads Redis' own clock (TIME), so replicas whose clocks are
 // skewed still agree on window boundaries and resets. `server_time = false` sends this
 // process's clock instead (tests drive it by hand).
@@ -39,6 +42,7 @@
 #include "ratelimit/clock.h"
 #include "ratelimit/lease_table.h"
 #include "ratelimit/limiter.h"
+#include "ratelimit/refusal_memory.h"
 #include "redis/redis_client.h"
 #include "redis/script.h"
 
@@ -50,8 +54,9 @@ struct RedisLimiterOptions {
   int breaker_failures = 5;
   std::chrono::milliseconds breaker_open_for{2000};
   bool server_time = true;
-  std::size_t max_batch = 64;      // requests per script call; 1 sends each check on its own
-  std::size_t max_leases = 16384;  // counters with a lease (lease_table.h), per worker
+  std::size_t max_batch = 64;        // requests per script call; 1 sends each check on its own
+  std::size_t max_leases = 16384;    // counters with a lease (lease_table.h), per worker
+  std::size_t max_refusals = 16384;  // refusals remembered (refusal_memory.h), per worker
   Clock clock;  // required: the breaker's clock, and the script's when !server_time
   std::shared_ptr<Limiter> local;  // for LimitFailureMode::local; null: behave as fail_open
 };
@@ -68,7 +73,8 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
     std::uint64_t store_errors = 0;      // failed script calls
     std::uint64_t breaker_rejected = 0;  // not sent: breaker open
     std::uint64_t local_fallbacks = 0;
-    std::uint64_t lease_admitted = 0;  // decided from a lease, without Redis
+    std::uint64_t lease_admitted = 0;     // decided from a lease, without Redis
+    std::uint64_t refusals_recalled = 0;  // refused again without Redis, until their retry time
   };
 
   // `executor` is the client's: batches are sent from a handler posted to it.
@@ -78,7 +84,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   // In Redis (asking for leases where policies take them); leases are decide_now()'s.
   void check(std::span<const EffectivePolicy> policies, const Subject& subject,
              std::function<void(Decision)> done) override;
-  // From leases only (lease_table.h).
+  // From a remembered refusal (refusal_memory.h) or from leases (lease_table.h).
   std::optional<Decision> decide_now(std::span<const EffectivePolicy> policies,
                                      const Subject& subject) override;
   // Loads the script now (e.g. once connected), so the first request pays one round trip.
@@ -103,6 +109,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   CircuitBreaker breaker_;
   Stats stats_;
   LeaseTable leases_;
+  RefusalMemory refusals_;
   std::vector<std::uint64_t> lease_sizes_;  // scratch: what the request being added asks for
   std::shared_ptr<Batch> pending_;          // checks of this turn, not sent yet
   // Answered batches kept for reuse with their buffers, so a steady load allocates none.

@@ -6,9 +6,9 @@
 // files is replaced by the directory's absolute path.
 //
 // keygate's start-up protocol, read from its JSON-lines stderr:
-//   {"level":"info","msg":"listening","listener":"proxy","address":"127.0.0.1","port":34567}
-//   {"level":"info","msg":"listening","listener":"admin","address":"127.0.0.1","port":34568}
-//   {"level":"info","msg":"ready"}
+//   {"time":"...","level":"info","msg":"listening","listener":"proxy","address":"127.0.0.1","port":34567}
+//   {"time":"...","level":"info","msg":"listening","listener":"admin","address":"127.0.0.1","port":34568}
+//   {"time":"...","level":"info","msg":"ready","threads":2}
 // The constructor waits (polling, with a deadline) for "ready" and records the ports.
 //
 // The child gets PR_SET_PDEATHSIG(SIGKILL), so a crashed or aborted test leaves no keygate

@@ -136,8 +136,8 @@ TEST_F(CliKeysTest, ListPrintsATablePerOrg) {
   EXPECT_NE(output.find("org acme (plan free, 1 of 1 keys)\n"), std::string::npos) << output;
   EXPECT_NE(output.find("org beta (plan growth, 1 of 5 keys)\n"), std::string::npos) << output;
   EXPECT_NE(output.find("ID "), std::string::npos);
-  for (const char* column :
-       {"NAME", "PREFIX", "ENV", "TYPE", "STATUS", "CREATED BY", "CREATED AT", "LAST USED"})
+  for (const char* column : {"NAME", "PREFIX", "ENV", "TYPE", "STATUS", "EXPIRES", "CREATED BY",
+                             "CREATED AT", "LAST USED"})
     EXPECT_NE(output.find(column), std::string::npos) << column;
   EXPECT_NE(output.find(raw.substr(0, kDisplayPrefixChars) + "..."), std::string::npos) << output;
   EXPECT_NE(output.find("2024-05-01T10:00:00Z"), std::string::npos) << output;
@@ -146,7 +146,9 @@ TEST_F(CliKeysTest, ListPrintsATablePerOrg) {
   EXPECT_EQ(output.find(raw), std::string::npos);  // never the raw key again
 
   ASSERT_EQ(run({"keys", "list", "--org", "beta", "--json"}), kExitOk);
-  boost::json::array keys = boost::json::parse(out_.str()).as_array();
+  boost::json::value listed = boost::json::parse(out_.str());
+  EXPECT_TRUE(listed.at("next_cursor").is_null());
+  boost::json::array keys = listed.at("keys").as_array();
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(keys[0].at("org").as_string(), "beta");
   EXPECT_EQ(keys[0].at("effective_status").as_string(), "active");
@@ -159,7 +161,7 @@ TEST_F(CliKeysTest, ListWithoutOrgs) {
   EXPECT_EQ(run({"keys", "list"}), kExitOk);
   EXPECT_EQ(out_.str(), "no orgs\n");
   EXPECT_EQ(run({"keys", "list", "--json"}), kExitOk);
-  EXPECT_EQ(out_.str(), "[]\n");
+  EXPECT_EQ(out_.str(), "{\"keys\":[],\"next_cursor\":null}\n");
 }
 
 TEST_F(CliKeysTest, ShowByIdPrefixOrRawKey) {
@@ -350,12 +352,119 @@ TEST_F(CliKeysTest, OrgsCreateListSetPlan) {
   EXPECT_NE(table.find("acme  starter     1 of 2 keys"), std::string::npos) << table;
   EXPECT_NE(table.find("zeta  enterprise  0 keys, unlimited"), std::string::npos) << table;
   ASSERT_EQ(run({"orgs", "list", "--json"}), kExitOk);
-  boost::json::array orgs = boost::json::parse(out_.str()).as_array();
+  boost::json::array orgs = boost::json::parse(out_.str()).at("orgs").as_array();
   ASSERT_EQ(orgs.size(), 2u);
   EXPECT_EQ(orgs[0].at("max_keys").as_int64(), 2);
   EXPECT_EQ(orgs[0].at("active_keys").as_int64(), 1);
   EXPECT_TRUE(orgs[1].at("max_keys").is_null());
   EXPECT_EQ(run({"orgs", "set-plan", "nobody", "free"}), kExitRefused);
+}
+
+// Issue 10: --json printed records with their hash and left unset fields out, lists were bare
+// arrays, and most commands had no --json at all.
+TEST_F(CliKeysTest, EveryCommandPrintsJsonInTheApiShape) {
+  ASSERT_EQ(run({"orgs", "create", "acme", "--plan", "growth", "--json"}), kExitOk) << err_.str();
+  boost::json::value org = boost::json::parse(out_.str());
+  EXPECT_EQ(org.at("id").as_string(), "acme");
+  EXPECT_EQ(org.at("plan").as_string(), "growth");
+  ASSERT_EQ(run({"orgs", "set-plan", "acme", "scale", "--json"}), kExitOk) << err_.str();
+  EXPECT_EQ(boost::json::parse(out_.str()).at("plan").as_string(), "scale");
+
+  const std::string id = id_of(create_key());
+  ASSERT_EQ(run({"keys", "show", id, "--json"}), kExitOk);
+  boost::json::object key = boost::json::parse(out_.str()).as_object();
+  EXPECT_FALSE(key.contains("hash"));
+  for (const char* absent :
+       {"expires_at", "revoked_at", "last_used_at", "grace_until", "successor_id"}) {
+    ASSERT_TRUE(key.contains(absent)) << absent;
+    EXPECT_TRUE(key.at(absent).is_null()) << absent;
+  }
+
+  const std::vector<std::vector<std::string>> changes = {{"keys", "deactivate", id},
+                                                         {"keys", "activate", id},
+                                                         {"keys", "rename", id, "renamed"},
+                                                         {"keys", "set-scopes", id, "--scope", "a"},
+                                                         {"keys", "expire", id, "--in", "30d"},
+                                                         {"keys", "revoke", id}};
+  for (std::vector<std::string> args : changes) {
+    args.push_back("--json");
+    ASSERT_EQ(run(args), kExitOk) << args[1] << ": " << err_.str();
+    boost::json::value change = boost::json::parse(out_.str());
+    EXPECT_TRUE(change.at("changed").as_bool()) << args[1];
+    EXPECT_EQ(change.at("record").at("id").as_string(), id) << args[1];
+    EXPECT_FALSE(change.at("record").as_object().contains("hash")) << args[1];
+  }
+  ASSERT_EQ(run({"keys", "delete", id, "--json"}), kExitOk);
+  EXPECT_EQ(boost::json::parse(out_.str()).at("deleted").at("status").as_string(), "revoked");
+}
+
+TEST_F(CliKeysTest, ListsArePagedLikeTheApi) {
+  ASSERT_EQ(run({"orgs", "create", "acme", "--plan", "enterprise"}), kExitOk);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(id_of(create_key()));
+    now_ += 1;
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 3; ++page) {
+    std::vector<std::string> args = {"keys", "list", "--json", "--limit", "2"};
+    if (!cursor.empty()) args.insert(args.end(), {"--cursor", cursor});
+    ASSERT_EQ(run(args), kExitOk) << err_.str();
+    boost::json::value listed = boost::json::parse(out_.str());
+    for (const auto& key : listed.at("keys").as_array())
+      seen.emplace_back(key.at("id").as_string());
+    if (listed.at("next_cursor").is_null()) break;
+    cursor = std::string(listed.at("next_cursor").as_string());
+  }
+  EXPECT_EQ(seen, ids);  // creation order, each key once
+  ASSERT_EQ(run({"keys", "list", "--limit", "1"}), kExitOk);
+  EXPECT_NE(out_.str().find("More keys: add --cursor "), std::string::npos) << out_.str();
+  EXPECT_EQ(run({"keys", "list", "--cursor", "nonsense"}), kExitUsage);
+  EXPECT_EQ(run({"keys", "list", "--limit", "0"}), kExitUsage);
+}
+
+// Issue 10: keys list showed neither the expiry nor that a key had been rotated away.
+TEST_F(CliKeysTest, ListShowsExpiryAndRotatedKeys) {
+  ASSERT_EQ(run({"orgs", "create", "acme", "--plan", "enterprise"}), kExitOk);
+  ASSERT_EQ(run({"keys", "create", "--org", "acme", "--name", "x", "--env", "live", "--type",
+                 "secret", "--expires", "2024-06-01T00:00:00Z"}),
+            kExitOk);
+  const std::string id = id_of(raw_key_in(out_.str()));
+  ASSERT_EQ(run({"keys", "rotate", id}), kExitOk) << err_.str();
+  EXPECT_NE(out_.str().find("The new key expires at 2024-06-01T00:00:00Z, like the key it "
+                            "replaces."),
+            std::string::npos)
+      << out_.str();
+  ASSERT_EQ(run({"keys", "list", "--org", "acme"}), kExitOk);
+  const std::string table = out_.str();
+  std::istringstream lines(table);
+  std::string line;
+  int rotated = 0, active = 0;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("key_")) continue;
+    EXPECT_NE(line.find("2024-06-01T00:00:00Z"), std::string::npos) << line;
+    if (line.starts_with(id))
+      rotated += line.find("rotated") != std::string::npos;
+    else
+      active += line.find("active") != std::string::npos;
+  }
+  EXPECT_EQ(rotated, 1) << table;
+  EXPECT_EQ(active, 1) << table;
+  ASSERT_EQ(run({"keys", "show", id, "--json"}), kExitOk);
+  EXPECT_EQ(boost::json::parse(out_.str()).at("effective_status").as_string(), "rotated");
+}
+
+TEST_F(CliKeysTest, RotateSetsANewExpiryOnlyWhenAsked) {
+  ASSERT_EQ(run({"orgs", "create", "acme", "--plan", "enterprise"}), kExitOk);
+  const std::string id = id_of(create_key());
+  ASSERT_EQ(run({"keys", "rotate", id, "--expires", "30d", "--json"}), kExitOk) << err_.str();
+  boost::json::value json = boost::json::parse(out_.str());
+  EXPECT_EQ(json.at("record").at("expires_at").as_int64(), kStartTime + 30 * 86400);
+  const std::string next(json.at("record").at("id").as_string());
+  ASSERT_EQ(run({"keys", "rotate", next, "--no-expiry", "--json"}), kExitOk) << err_.str();
+  EXPECT_TRUE(boost::json::parse(out_.str()).at("record").at("expires_at").is_null());
+  EXPECT_EQ(run({"keys", "rotate", id, "--expires", "30d", "--no-expiry"}), kExitUsage);
 }
 
 // The binary's path: the real configuration loader and the real file store.

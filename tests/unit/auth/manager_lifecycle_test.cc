@@ -250,7 +250,9 @@ TEST_P(ManagerTest, RotationKeepsSettingsAndGivesTheOldKeyAGracePeriod) {
   EXPECT_EQ(to_json(next)["limit_overrides"], to_json(old_key.record)["limit_overrides"]);
   EXPECT_EQ(next.created_by, "bob");
   EXPECT_EQ(next.created_at, now_);
-  EXPECT_EQ(next.expires_at, now_ + 90 * 86400);  // the same lifetime, from now
+  // Issue 10: the successor used to get the old lifetime from now (expires_at moved by the
+  // 1000 s since creation). Rotating must not extend a credential: the end date stays.
+  EXPECT_EQ(next.expires_at, kStartTime + 90 * 86400);
   EXPECT_TRUE(next.successor_id.empty());
 
   KeyRecord old_stored = manager_->show(old_key.record.id).value;
@@ -273,6 +275,42 @@ TEST_P(ManagerTest, RotationKeepsSettingsAndGivesTheOldKeyAGracePeriod) {
   for (const std::string& raw :
        {old_key.raw_key, rotated.value.new_key.raw_key, again.value.new_key.raw_key})
     EXPECT_EQ(dump.find(raw.substr(kDisplayPrefixChars)), std::string::npos);
+}
+
+TEST_P(ManagerTest, RotationReplacesTheExpiryOnlyWhenAskedTo) {
+  CreateKeyRequest r = request();
+  r.expires_at = kStartTime + 3600;
+  const std::string first = create(r).record.id;
+  now_ += 60;
+  KeyResult<RotatedKey> moved = manager_->rotate(first, hours(1), {}, {true, kStartTime + 7200});
+  ASSERT_TRUE(moved.ok()) << moved.message;
+  EXPECT_EQ(moved.value.new_key.record.expires_at, kStartTime + 7200);
+  KeyResult<RotatedKey> cleared =
+      manager_->rotate(moved.value.new_key.record.id, hours(1), {}, {true, std::nullopt});
+  ASSERT_TRUE(cleared.ok()) << cleared.message;
+  EXPECT_FALSE(cleared.value.new_key.record.expires_at);
+  KeyResult<RotatedKey> past =
+      manager_->rotate(cleared.value.new_key.record.id, hours(1), {}, {true, now_ - 1});
+  EXPECT_EQ(past.code, KeyErrc::invalid_argument);
+}
+
+// Issue 10: without keys.plans every org was silently on a "free" plan of one key.
+TEST_P(ManagerTest, WithoutPlansThereIsNoKeyMaximum) {
+  KeyManagerOptions options;
+  options.keys = testing::keys_config_with_plans();
+  options.keys.plans.clear();
+  options.keys.default_plan.clear();
+  options.clock = [this] { return now_; };
+  manager_ = std::make_unique<KeyManager>(backend_->open(), hasher_, std::move(options));
+  for (int i = 0; i < 3; ++i) create();
+  KeyResult<KeyManager::Usage> usage = manager_->usage("acme");
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage.value.active, 3u);
+  EXPECT_FALSE(usage.value.max_keys);
+  EXPECT_EQ(manager_->get_org("acme").value.plan, "");
+  EXPECT_EQ(manager_->create_org("beta", "free").code, KeyErrc::invalid_argument);
+  EXPECT_TRUE(manager_->create_org("beta", "").ok());
+  EXPECT_EQ(manager_->set_plan("acme", "free").code, KeyErrc::invalid_argument);
 }
 
 TEST_P(ManagerTest, RotationWithoutGraceRevokesAtOnce) {

@@ -66,7 +66,12 @@ inline void write_text(const std::string& path, const std::string& text) {
 // enterprise unlimited) and every (environment, type) prefix used below.
 inline conf::KeysConfig keys_config_with_plans() {
   conf::KeysConfig keys = test_keys_config();
-  keys.plans = conf::default_plans();
+  // The example plans of docs/configuration.md, configured explicitly: keygate has no default.
+  keys.plans = {{"free", 1, {}, 30000},
+                {"starter", 2, {}, std::nullopt},
+                {"growth", 5, {}, std::nullopt},
+                {"scale", 10, {}, std::nullopt},
+                {"enterprise", std::nullopt, {}, std::nullopt}};
   keys.default_plan = "free";
   return keys;
 }

@@ -35,7 +35,7 @@ TEST(ConfigDefaults, MinimalFileGetsTheDocumentedDefaults) {
   EXPECT_EQ(config.limits.max_header_bytes, 16u * 1024);
   EXPECT_EQ(config.limits.max_body_bytes, 10u * 1024 * 1024);
   EXPECT_EQ(config.keys.hash, KeysConfig::Hash::sha256);
-  EXPECT_EQ(config.keys.default_plan, "free");
+  EXPECT_EQ(config.keys.default_plan, "");
   EXPECT_EQ(config.store.kind, StoreConfig::Kind::file);
   EXPECT_FALSE(config.store.redis_enabled);
   EXPECT_TRUE(config.rate_limits.policies.empty());
@@ -65,21 +65,13 @@ TEST(ConfigDefaults, ExplicitPrefixesReplaceTheGeneratedOnes) {
   EXPECT_THAT(prefix_strings(config), ElementsAre("live/secret=acme_live_"));
 }
 
-TEST(ConfigDefaults, Plans) {
+// Issue 10: a hidden "free" plan (1 key, 30000 calls) applied to every org of a file that
+// configured no plans. Without plans there is no plan, no key maximum and no quota.
+TEST(ConfigDefaults, NoPlansUnlessConfigured) {
   const Config& config = loaded(load_with_required(""));
-  ASSERT_EQ(config.keys.plans.size(), 5u);
-  const PlanConfig* free = config.find_plan("free");
-  ASSERT_NE(free, nullptr);
-  EXPECT_EQ(free->max_keys, 1u);
-  EXPECT_EQ(free->monthly_quota, 30000u);
-  const std::pair<const char*, std::optional<std::size_t>> max_keys[] = {
-      {"starter", 2}, {"growth", 5}, {"scale", 10}, {"enterprise", std::nullopt}};
-  for (const auto& [name, expected] : max_keys) {
-    const PlanConfig* plan = config.find_plan(name);
-    ASSERT_NE(plan, nullptr) << name;
-    EXPECT_EQ(plan->max_keys, expected) << name;
-    EXPECT_EQ(plan->monthly_quota, std::nullopt) << name;
-  }
+  EXPECT_TRUE(config.keys.plans.empty());
+  EXPECT_EQ(config.find_plan("free"), nullptr);
+  EXPECT_EQ(config.keys.default_plan, "");
 }
 
 TEST(ConfigDefaults, ExplicitPlansReplaceTheDefaults) {

@@ -284,7 +284,8 @@ TEST(ConfigErrors, DuplicateUpstreamPolicyAndPlanNames) {
   EXPECT_EQ(only_error(load_with_required("keys:\n"
                                           "  plans:\n"
                                           "    - {name: free}\n"
-                                          "    - {name: free}\n")),
+                                          "    - {name: free}\n"
+                                          "  default_plan: free\n")),
             "t.yaml:4:14: duplicate plan name 'free' (first defined at line 3)");
 }
 
@@ -293,6 +294,7 @@ TEST(ConfigErrors, RateLimitsNamingMissingPolicies) {
       "keys:\n"
       "  plans: [{name: free, rate_limits: [nope]}]\n"
       "  type_rate_limits: {public: [gone]}\n"
+      "  default_plan: free\n"
       "rate_limits:\n"
       "  policies: [{name: per-key, limit: 1, window: 1s}]\n"
       "upstreams: [{name: api, url: \"http://127.0.0.1:3000\"}]\n"
@@ -303,16 +305,24 @@ TEST(ConfigErrors, RateLimitsNamingMissingPolicies) {
       ElementsAre("t.yaml:2:38: plan 'free': unknown rate limit policy 'nope' (defined: per-key)",
                   "t.yaml:3:31: keys type_rate_limits public: unknown rate limit policy 'gone' "
                   "(defined: per-key)",
-                  "t.yaml:7:65: route 'route-0': unknown rate limit policy 'per-kye' (did you mean "
+                  "t.yaml:8:65: route 'route-0': unknown rate limit policy 'per-kye' (did you mean "
                   "'per-key'?)"));
 }
 
 TEST(ConfigErrors, DefaultPlanMissingFromPlans) {
+  EXPECT_EQ(only_error(load_with_required("keys: {default_plan: pro, plans: [{name: basic}]}\n")),
+            "t.yaml:1:22: keys default_plan: unknown plan 'pro' (defined: basic)");
+}
+
+TEST(ConfigErrors, DefaultPlanWithoutPlans) {
   EXPECT_EQ(only_error(load_with_required("keys: {default_plan: pro}\n")),
-            "t.yaml:1:22: keys default_plan: unknown plan 'pro' (defined: enterprise, free, "
-            "growth, scale, starter)");
-  EXPECT_EQ(only_error(load_with_required("keys: {plans: [{name: basic}]}\n")),
-            "t.yaml:1:7: keys default_plan: unknown plan 'free' (defined: basic)");
+            "t.yaml:1:22: keys default_plan: unknown plan 'pro' (none are defined)");
+}
+
+TEST(ConfigErrors, PlansWithoutDefaultPlan) {
+  EXPECT_EQ(only_error(load_with_required("keys: {plans: [{name: basic}, {name: pro}]}\n")),
+            "t.yaml:1:15: keys default_plan is required with plans: name the plan orgs get when "
+            "their first key creates them (one of basic, pro)");
 }
 
 TEST(ConfigErrors, UnknownEnvironmentAndTypeInRouteAuth) {
@@ -537,6 +547,98 @@ TEST(ConfigErrors, EveryErrorIsReportedInFileOrder) {
               ElementsAre(std::pair(1, 10), std::pair(2, 46), std::pair(3, 24), std::pair(4, 15)));
   EXPECT_THAT(result.errors[1].message, HasSubstr("unknown upstream 'nowhere' (none are defined)"));
   EXPECT_EQ(result.errors[0].file, "t.yaml");
+}
+
+}  // namespace
+}  // namespace keygate::conf
+
+namespace keygate::conf {
+namespace {
+
+using testing::load_with_required;
+using testing::loaded;
+using testing::only_error;
+
+TEST(ConfigErrors, TrustedProxiesMustBeNetworks) {
+  EXPECT_EQ(only_error(load_with_required(
+                "listeners: [{port: 8080, trusted_proxies: [10.0.0.0/8, ingress]}]\n")),
+            "t.yaml:1:43: listener trusted_proxies entries must be addresses or networks in CIDR "
+            "notation (e.g. 10.0.0.0/8), got 'ingress'");
+  EXPECT_EQ(
+      only_error(load_with_required("listeners: [{port: 8080, trusted_proxies: [10.0.0.0/33]}]\n")),
+      "t.yaml:1:43: listener trusted_proxies entries must be addresses or networks in CIDR "
+      "notation (e.g. 10.0.0.0/8), got '10.0.0.0/33'");
+}
+
+TEST(ConfigErrors, HttpHygieneChoicesAreNamed) {
+  EXPECT_THAT(only_error(load_with_required("http: {escaped_slashes: decode}\n")),
+              ::testing::StartsWith(
+                  "t.yaml:1:25: http escaped_slashes must be reject or keep, got 'decode'"));
+  EXPECT_THAT(
+      only_error(load_with_required("http: {headers_with_underscores: keep}\n")),
+      ::testing::StartsWith(
+          "t.yaml:1:34: http headers_with_underscores must be drop, reject or allow, got 'keep'"));
+  EXPECT_THAT(only_error(load_with_required("http: {normalise_path: true}\n")),
+              ::testing::HasSubstr("unknown key 'normalise_path'"));
+}
+
+TEST(ConfigDefaults, RequestHygieneIsOnByDefault) {
+  auto result = load_with_required(
+      "listeners: [{port: 8080, trusted_proxies: [10.0.0.0/8, '::1']}]\n"
+      "limits: {min_body_rate: 4KiB}\n");
+  const Config& config = loaded(result);
+  EXPECT_TRUE(config.http.normalize_path);
+  EXPECT_TRUE(config.http.merge_slashes);
+  EXPECT_EQ(config.http.escaped_slashes, HttpConfig::EscapedSlashes::reject);
+  EXPECT_EQ(config.http.headers_with_underscores, HttpConfig::Underscores::drop);
+  EXPECT_EQ(config.listeners.at(0).trusted_proxies.size(), 2u);
+  EXPECT_EQ(config.limits.min_body_rate, 4096u);
+  EXPECT_EQ(Config{}.limits.min_body_rate, 1024u);
+}
+
+}  // namespace
+}  // namespace keygate::conf
+
+namespace keygate::conf {
+namespace {
+
+using testing::load;
+using testing::loaded;
+using testing::only_error;
+
+constexpr const char* kAuthorizeOnly = R"(routes: [{match: {path_prefix: /}}]
+store: {kind: file, file: keys.yaml}
+)";
+
+TEST(ConfigErrors, AuthorizeSettingsBelongToAuthorizeListeners) {
+  EXPECT_EQ(only_error(load_with_required("listeners: [{port: 1, authorize: {flavor: envoy}}]\n")),
+            "t.yaml:1:34: listener authorize settings need mode: authorize");
+  EXPECT_EQ(
+      only_error(load("listeners: [{port: 1, mode: authorize, authorize: {path_prefix: /x}}]\n" +
+                      std::string(kAuthorizeOnly))),
+      "t.yaml:1:65: listener authorize path_prefix only applies to flavor envoy");
+  EXPECT_EQ(only_error(load("listeners: [{port: 1, mode: authorize, authorize: {flavor: envoy, "
+                            "uri_header: X-Uri}}]\n" +
+                            std::string(kAuthorizeOnly))),
+            "t.yaml:1:79: listener authorize uri_header does not apply to flavor envoy: ext_authz "
+            "sends the original method, path and Host as its own");
+  EXPECT_EQ(only_error(load("listeners: [{port: 1, mode: authorize, authorize: {flavor: envoy, "
+                            "path_prefix: ext/}}]\n" +
+                            std::string(kAuthorizeOnly))),
+            "t.yaml:1:80: listener authorize path_prefix must start with '/' and not end with "
+            "one, as in Envoy's http_service path_prefix, got 'ext/'");
+}
+
+TEST(ConfigErrors, OnlyAProxyListenerNeedsRoutesWithUpstreams) {
+  // Authorize-only: no upstream anywhere is fine.
+  auto result = load("listeners: [{port: 1, mode: authorize}]\n" + std::string(kAuthorizeOnly));
+  const Config& config = loaded(result);
+  EXPECT_EQ(config.listeners.at(0).authorize.flavor, AuthorizeConfig::Flavor::nginx);
+  EXPECT_EQ(config.listeners.at(0).authorize.uri_header, "X-Original-URI");
+  // With a proxy listener beside it, every route must say where it forwards to.
+  EXPECT_THAT(only_error(load("listeners: [{port: 1, mode: authorize}, {port: 2}]\n" +
+                              std::string(kAuthorizeOnly))),
+              ::testing::HasSubstr("needs 'upstream'"));
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+#include "proxy/forward_auth.h"
+
+#include <boost/beast/core/string.hpp>
+
+namespace keygate::proxy {
+namespace {
+
+using Flavor = conf::AuthorizeConfig::Flavor;
+
+ErrorSpec missing(const char* what) {
+  return ErrorSpec{400, "invalid_request_error", "bad_request", what};
+}
+
+}  // namespace
+
+std::optional<ErrorSpec> read_original_request(RequestHeader& req,
+                                               const conf::AuthorizeConfig& authorize,
+                                               std::string& method, std::string& target) {
+  if (authorize.flavor == Flavor::envoy) {
+    // ext_authz keeps the method and Host, and puts its path_prefix before the original path.
+    std::string_view t = req.target();
+    const auto& prefix = authorize.path_prefix;
+    if (!t.starts_with(prefix) ||
+        (t.size() > prefix.size() && t[prefix.size()] != '/' && t[prefix.size()] != '?'))
+      return missing("The check request's path does not start with the configured path_prefix");
+    t.remove_prefix(prefix.size());
+    target.assign(t);
+    if (target.empty() || target.front() == '?') target.insert(0, "/");
+    method.assign(req.method_string());
+    return std::nullopt;
+  }
+  const auto uri = req.find(authorize.uri_header);
+  if (uri == req.end())
+    return missing(authorize.flavor == Flavor::nginx
+                       ? "The check request has no X-Original-URI: set proxy_set_header "
+                         "X-Original-URI $request_uri in the auth_request location"
+                       : "The check request names no original URI (X-Forwarded-Uri)");
+  target.assign(uri->value());
+  const auto original_method = req.find(authorize.method_header);
+  method.assign(original_method != req.end() ? original_method->value() : req.method_string());
+  if (const auto host = req.find(authorize.host_header); host != req.end()) {
+    const std::string value(host->value());
+    req.set(boost::beast::http::field::host, value);
+  }
+  return std::nullopt;
+}
+
+LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfig& authorize) {
+  LocalAnswer answer;
+  answer.status = 200;  // no body: nginx reuses a connection to keygate only after empty ones
+  answer.headers.push_back({"X-Keygate-Status", "200"});
+  const auto& names = ctx.snapshot.config->identity_headers;
+  for (const auto* name : {&names.key_id, &names.org, &names.environment, &names.key_type,
+                           &names.scopes, &names.plan}) {
+    const auto it = ctx.header.find(*name);
+    if (it != ctx.header.end()) answer.headers.push_back({*name, std::string(it->value())});
+  }
+  if (authorize.flavor == Flavor::envoy && ctx.route.config->auth.required) {
+    std::string remove;
+    for (const auto& source : ctx.route.config->auth.sources) {
+      if (source.kind == conf::KeySource::Kind::query) continue;  // Envoy cannot edit the query
+      if (!remove.empty()) remove += ',';
+      remove += source.name;
+    }
+    if (!remove.empty()) answer.headers.push_back({"x-envoy-auth-headers-to-remove", remove});
+  }
+  return answer;
+}
+
+void adapt_denied_answer(LocalAnswer& answer, const conf::AuthorizeConfig& authorize) {
+  answer.headers.push_back({"X-Keygate-Status", std::to_string(answer.status)});
+  if (authorize.flavor != Flavor::nginx) return;
+  // auth_request reads only the head of the answer (and, were there a body, would not reuse
+  // the connection to keygate): the body travels in a header.
+  answer.headers.push_back({"X-Keygate-Error", std::move(answer.body)});
+  answer.body.clear();
+  if (answer.status != 401) answer.status = 403;
+}
+
+}  // namespace keygate::proxy

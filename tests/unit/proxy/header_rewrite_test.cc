@@ -1,0 +1,152 @@
+#include "proxy/header_rewrite.h"
+
+#include <gtest/gtest.h>
+
+namespace keygate::proxy {
+namespace {
+
+std::size_t count(const Fields& fields, std::string_view name) {
+  std::size_t n = 0;
+  for (const auto& f : fields)
+    if (boost::beast::iequals(f.name_string(), name)) ++n;
+  return n;
+}
+
+TEST(StripHopByHop, ConnectionCannotRemoveFramingOrHost) {
+  Fields fields;
+  fields.insert("Host", "api.example.com");
+  fields.insert("Content-Length", "194");
+  fields.insert("Transfer-Encoding", "chunked");
+  fields.insert("Connection", "Content-Length, transfer-encoding, HOST, X-Drop, close");
+  fields.insert("X-Drop", "1");
+  fields.insert("Keep-Alive", "timeout=5");
+  strip_hop_by_hop(fields);
+  EXPECT_EQ(count(fields, "host"), 1u);
+  EXPECT_EQ(count(fields, "content-length"), 1u);
+  EXPECT_EQ(count(fields, "transfer-encoding"), 1u);  // set_framing rewrites it
+  EXPECT_EQ(count(fields, "x-drop"), 0u);
+  EXPECT_EQ(count(fields, "connection"), 0u);
+  EXPECT_EQ(count(fields, "keep-alive"), 0u);
+}
+
+TEST(CleanRequestHeaders, EverySpellingOfAnIdentityHeaderGoes) {
+  conf::Config config;
+  config.http.headers_with_underscores = conf::HttpConfig::Underscores::allow;
+  Fields fields;
+  fields.insert("X-Keygate-Org", "victim");
+  fields.insert("x-keygate-scopes", "admin");
+  fields.insert("X_Keygate_Org", "victim");
+  fields.insert("X_KEYGATE_KEY_ID", "key_x");
+  fields.insert("x-keygate_plan", "enterprise");
+  fields.insert("X_Forwarded_For", "1.2.3.4");
+  fields.insert("X_Custom", "kept when underscores are allowed");
+  fields.insert("X-Other", "kept");
+  ASSERT_FALSE(clean_request_headers(fields, config, false));
+  EXPECT_EQ(std::distance(fields.begin(), fields.end()), 2);
+  EXPECT_EQ(fields["x_custom"], "kept when underscores are allowed");
+  EXPECT_EQ(fields["x-other"], "kept");
+}
+
+TEST(CleanRequestHeaders, UnderscoreNamesAreDroppedByDefaultOrRejected) {
+  conf::Config config;
+  Fields fields;
+  fields.insert("X_Custom", "1");
+  fields.insert("X-Custom", "2");
+  ASSERT_FALSE(clean_request_headers(fields, config, false));
+  EXPECT_EQ(count(fields, "x_custom"), 0u);
+  EXPECT_EQ(fields["x-custom"], "2");
+
+  config.http.headers_with_underscores = conf::HttpConfig::Underscores::reject;
+  Fields rejected;
+  rejected.insert("X_Custom", "1");
+  const auto error = clean_request_headers(rejected, config, false);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->status, 400u);
+}
+
+TEST(CleanRequestHeaders, ConfiguredIdentityNamesAreProtectedToo) {
+  conf::Config config;
+  config.identity_headers.org = "X-Tenant";
+  Fields fields;
+  fields.insert("x-tenant", "victim");
+  fields.insert("X-Keygate-Org", "not ours any more");
+  ASSERT_FALSE(clean_request_headers(fields, config, false));
+  EXPECT_EQ(count(fields, "x-tenant"), 0u);
+  EXPECT_EQ(count(fields, "x-keygate-org"), 1u);
+}
+
+TEST(ForwardedHeaders, AnUntrustedPeerCannotClaimAnything) {
+  Fields fields;
+  fields.insert("X-Forwarded-For", "10.9.9.9");
+  fields.insert("X-Forwarded-Proto", "https");
+  fields.insert("X-Forwarded-Host", "admin.example.com");
+  fields.insert("X-Forwarded-Port", "443");
+  fields.insert("X-Real-IP", "10.9.9.9");
+  fields.insert("Forwarded", "for=10.9.9.9;proto=https");
+  const auto peer = boost::asio::ip::make_address("192.0.2.7");
+  const auto origin = resolve_client_origin(fields, peer, "192.0.2.7", {});
+  EXPECT_EQ(origin.ip, "192.0.2.7");
+  set_forwarded_headers(fields, origin, "192.0.2.7", "http", "api.example.com");
+  EXPECT_EQ(fields["x-forwarded-for"], "192.0.2.7");
+  EXPECT_EQ(fields["x-forwarded-proto"], "http");
+  EXPECT_EQ(fields["x-forwarded-host"], "api.example.com");
+  EXPECT_EQ(fields["x-real-ip"], "192.0.2.7");
+  EXPECT_EQ(count(fields, "x-forwarded-port"), 0u);
+  EXPECT_EQ(count(fields, "forwarded"), 0u);
+  EXPECT_EQ(count(fields, "x-forwarded-for"), 1u);
+}
+
+TEST(ForwardedHeaders, ATrustedProxyVouchesForTheClientBeforeIt) {
+  std::vector<auth::Cidr> trusted{*auth::Cidr::parse("10.0.0.0/8")};
+  Fields fields;
+  // A spoofed first hop, the real client, then another trusted proxy.
+  fields.insert("X-Forwarded-For", "6.6.6.6, 203.0.113.5");
+  fields.insert("X-Forwarded-For", "10.1.1.1");
+  fields.insert("X-Forwarded-Proto", "https");
+  const auto peer = boost::asio::ip::make_address("10.0.0.2");
+  const auto origin = resolve_client_origin(fields, peer, "10.0.0.2", trusted);
+  EXPECT_TRUE(origin.peer_trusted);
+  EXPECT_EQ(origin.ip, "203.0.113.5");
+  set_forwarded_headers(fields, origin, "10.0.0.2", "http", "api.example.com");
+  EXPECT_EQ(fields["x-forwarded-for"], "6.6.6.6, 203.0.113.5, 10.1.1.1, 10.0.0.2");
+  EXPECT_EQ(fields["x-forwarded-proto"], "https");  // the front proxy terminated TLS
+  EXPECT_EQ(fields["x-forwarded-host"], "api.example.com");
+  EXPECT_EQ(fields["x-real-ip"], "203.0.113.5");
+}
+
+TEST(ForwardedHeaders, GarbageInTheChainStopsTheWalk) {
+  std::vector<auth::Cidr> trusted{*auth::Cidr::parse("10.0.0.0/8")};
+  Fields fields;
+  fields.insert("X-Forwarded-For", "203.0.113.5, not-an-ip, 10.1.1.1");
+  const auto origin =
+      resolve_client_origin(fields, boost::asio::ip::make_address("10.0.0.2"), "10.0.0.2", trusted);
+  EXPECT_EQ(origin.ip, "10.1.1.1");
+  // A peer outside the trusted networks is the client, whatever it forwards.
+  const auto direct = resolve_client_origin(fields, boost::asio::ip::make_address("192.0.2.1"),
+                                            "192.0.2.1", trusted);
+  EXPECT_FALSE(direct.peer_trusted);
+  EXPECT_EQ(direct.ip, "192.0.2.1");
+}
+
+TEST(SetFraming, OneNormalisedLengthOrChunkedOrNothing) {
+  Fields fields;
+  fields.insert("Content-Length", "005");
+  fields.insert("Content-Length", "5");
+  set_framing(fields, std::uint64_t{5}, false);
+  EXPECT_EQ(count(fields, "content-length"), 1u);
+  EXPECT_EQ(fields["content-length"], "5");
+
+  Fields chunked;
+  chunked.insert("Transfer-Encoding", "chunked");
+  set_framing(chunked, boost::none, true);
+  EXPECT_EQ(chunked["transfer-encoding"], "chunked");
+  EXPECT_EQ(count(chunked, "content-length"), 0u);
+
+  Fields none;
+  none.insert("Content-Length", "10");
+  set_framing(none, boost::none, false);
+  EXPECT_EQ(count(none, "content-length"), 0u);
+}
+
+}  // namespace
+}  // namespace keygate::proxy
