@@ -178,8 +178,9 @@ inline std::string_view query_of(std::string_view target) {
   return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
-// `target` without any "name" / "name=..." parameter; every other parameter is kept byte for
-// byte and in order. Drops the '?' when nothing is left.
+// `target` without any "name" / "name=..." parameter (also spelt "?name", as query_value reads
+// a leading '?'); every other parameter is kept byte for byte and in order. Drops the '?' when
+// nothing is left.
 inline std::string remove_query_param(std::string_view target, std::string_view name) {
   const std::size_t q = target.find('?');
   if (q == std::string_view::npos) return std::string(target);
@@ -190,7 +191,10 @@ inline std::string remove_query_param(std::string_view target, std::string_view 
   while (true) {
     const std::size_t amp = query.find('&');
     const std::string_view segment = query.substr(0, amp);
-    if (!credential_detail::segment_has_name(segment, name)) {
+    // query_value() reads "??name=key" as "name=key": that spelling must go too, wherever it
+    // stands, or the key that authenticated the request would be forwarded.
+    const std::string_view named = segment.starts_with('?') ? segment.substr(1) : segment;
+    if (!credential_detail::segment_has_name(named, name)) {
       out.push_back(first ? '?' : '&');
       out.append(segment);
       first = false;

@@ -161,7 +161,10 @@ struct LimitsConfig {
   // A request body must keep up this average (bytes per second) once body_timeout has passed,
   // so a trickling upload cannot hold an upstream connection for ever; 0: no minimum.
   std::size_t min_body_rate = 1024;
-  Duration drain_timeout{15000};        // on SIGTERM, wait this long for requests in flight
+  Duration drain_timeout{15000};  // on SIGTERM, wait this long for requests in flight
+  // On SIGTERM, first report not-ready and keep accepting this long, so endpoints are removed
+  // before the listener closes (a rolling update loses no request); 0: drain at once.
+  Duration shutdown_delay{5000};
   std::size_t max_connections = 10000;  // client connections per process
 };
 
@@ -288,6 +291,14 @@ struct UsageConfig {
   Duration last_used_interval{60000};
 };
 
+// What /readyz reports.
+struct ReadinessConfig {
+  // false: ready while requests can still be served from the cache (stale grace) and with
+  // fail-open limits during a store outage, so an outage does not take the whole fleet out;
+  // true: not ready while the store is unreachable.
+  bool require_store = false;
+};
+
 struct Config {
   std::string source_path;  // the file this was loaded from
   int threads = 0;          // 0: one per core
@@ -304,6 +315,7 @@ struct Config {
   StoreConfig store;
   RateLimitConfig rate_limits;
   UsageConfig usage;
+  ReadinessConfig readiness;
 
   const UpstreamConfig* find_upstream(const std::string& name) const;
   const RateLimitPolicyConfig* find_policy(const std::string& name) const;

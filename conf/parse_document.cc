@@ -24,6 +24,7 @@ void parse_document(const YAML::Node& root, ParseContext& ctx) {
       {"store", parse_store},
       {"rate_limits", parse_rate_limits},
       {"usage", parse_usage},
+      {"readiness", parse_readiness},
   };
   std::vector<std::string_view> keys;
   for (const auto& [key, parser] : kSections) keys.push_back(key);

@@ -166,7 +166,8 @@ void parse_admin(const YamlValue& value, ParseContext& ctx) {
 void parse_limits(const YamlValue& value, ParseContext& ctx) {
   auto map = YamlMap::open(value,
                            {"max_header", "max_body", "client_header_timeout", "idle_timeout",
-                            "body_timeout", "drain_timeout", "max_connections", "min_body_rate"},
+                            "body_timeout", "drain_timeout", "max_connections", "min_body_rate",
+                            "shutdown_delay"},
                            ctx.diag);
   if (!map) return;
   LimitsConfig& limits = ctx.config.limits;
@@ -187,6 +188,7 @@ void parse_limits(const YamlValue& value, ParseContext& ctx) {
   map->read_duration("drain_timeout", limits.drain_timeout, ZeroDuration::allowed);
   map->read_integer("max_connections", limits.max_connections, 1);
   map->read_size("min_body_rate", limits.min_body_rate);
+  map->read_duration("shutdown_delay", limits.shutdown_delay, ZeroDuration::allowed);
 }
 
 void parse_http(const YamlValue& value, ParseContext& ctx) {
@@ -204,6 +206,12 @@ void parse_http(const YamlValue& value, ParseContext& ctx) {
                                           {{"drop", HttpConfig::Underscores::drop},
                                            {"reject", HttpConfig::Underscores::reject},
                                            {"allow", HttpConfig::Underscores::allow}});
+}
+
+void parse_readiness(const YamlValue& value, ParseContext& ctx) {
+  auto map = YamlMap::open(value, {"require_store"}, ctx.diag);
+  if (!map) return;
+  map->read("require_store", ctx.config.readiness.require_store);
 }
 
 void parse_access_log(const YamlValue& value, ParseContext& ctx) {

@@ -25,6 +25,7 @@ void parse_limits(const YamlValue& value, ParseContext& ctx);
 void parse_http(const YamlValue& value, ParseContext& ctx);
 void parse_access_log(const YamlValue& value, ParseContext& ctx);
 void parse_identity_headers(const YamlValue& value, ParseContext& ctx);
+void parse_readiness(const YamlValue& value, ParseContext& ctx);
 
 void parse_upstreams(const YamlValue& value, ParseContext& ctx);
 void parse_routes(const YamlValue& value, ParseContext& ctx);

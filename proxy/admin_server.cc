@@ -117,14 +117,16 @@ AdminResponse AdminServer::dispatch(const AdminRequest& request) {
       std::string_view(request.target).substr(0, std::string_view(request.target).find('?'));
   if (path == "/healthz") return json(200, R"({"status":"ok"})");
   if (path == "/readyz") {
-    std::string reason;
-    if (hooks_.ready && !hooks_.ready(&reason)) {
-      std::string body = R"({"status":"not_ready","reason":")";
-      append_json_escaped(body, reason);
-      body += "\"}";
-      return json(503, std::move(body));
+    const Readiness readiness = hooks_.readiness ? hooks_.readiness() : Readiness{};
+    std::string body = readiness.ready ? R"({"status":"ready")" : R"({"status":"not_ready")";
+    if (!readiness.ready) {
+      body += R"(,"reason":")";
+      append_json_escaped(body, readiness.reason);
+      body += '"';
     }
-    return json(200, R"({"status":"ready"})");
+    if (!readiness.details.empty()) body += "," + readiness.details;
+    body += '}';
+    return json(readiness.ready ? 200 : 503, std::move(body));
   }
   if (path == "/metrics") {
     AdminResponse r;

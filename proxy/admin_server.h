@@ -28,9 +28,17 @@ struct AdminResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// What /readyz answers: 200 {"status":"ready",...} or 503 {"status":"not_ready","reason":...},
+// with `details` (JSON members, e.g. `"store":"unreachable"`) added to the object either way.
+struct Readiness {
+  bool ready = true;
+  std::string reason;   // why not
+  std::string details;  // comma-separated JSON members without braces; may be empty
+};
+
 struct AdminHooks {
-  std::function<bool(std::string* reason)> ready;  // readiness and, if not, why
-  std::function<std::string()> metrics;            // Prometheus text
+  std::function<Readiness()> readiness;
+  std::function<std::string()> metrics;  // Prometheus text
   // The management API: answers the requests it owns, nullopt for anything else.
   std::function<std::optional<AdminResponse>(const AdminRequest&)> api;
 };

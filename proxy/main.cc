@@ -6,6 +6,7 @@
 #include "auth/usage_cli.h"
 #include "conf/config_loader.h"
 #include "proxy/server.h"
+#include "proxy/startup_checks.h"
 
 #ifndef KEYGATE_VERSION
 #define KEYGATE_VERSION "dev"
@@ -13,10 +14,20 @@
 
 namespace {
 
+// The file, then what `serve` checks before it starts (referenced files and variables), so a
+// file that passes here does not fail at start.
 int check_config(const std::string& path) {
   auto result = keygate::conf::load_config_file(path);
   for (const auto& e : result.errors) std::cerr << e.to_string() << "\n";
   if (!result.ok()) return 1;
+  bool failed = false;
+  for (const auto& problem : keygate::proxy::startup_problems(*result.config)) {
+    std::cerr << path << ": " << (problem.warning ? "warning: " : "") << problem.to_string()
+              << (problem.fatal && !problem.warning ? " (keygate serve would refuse to start)" : "")
+              << "\n";
+    failed = failed || !problem.warning;
+  }
+  if (failed) return 1;
   std::cout << path << ": ok\n";
   return 0;
 }

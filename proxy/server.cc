@@ -15,16 +15,35 @@
 
 #include "conf/config_loader.h"
 #include "proxy/admin_server.h"
+#include "proxy/cpu_quota.h"
 #include "proxy/dir_watcher.h"
 #include "proxy/http_session.h"
 #include "proxy/log.h"
 #include "proxy/plan_summary.h"
+#include "proxy/restart_settings.h"
+#include "proxy/startup_checks.h"
+#include "proxy/store_outage.h"
 #include "proxy/tls_server_context.h"
 #include "proxy/worker.h"
 #include "proxy/worker_services.h"
 
 namespace keygate::proxy {
 namespace {
+
+// How often the store's reachability is looked at for the outage log and /readyz.
+constexpr auto kStorePollInterval = std::chrono::milliseconds(250);
+
+std::string json_string_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) out += (out.size() > 1 ? ",\"" : "\"") + item + "\"";
+  return out + "]";
+}
+
+std::string comma_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -60,7 +79,16 @@ class Server {
   Server(std::string config_path, conf::ConfigPtr config)
       : config_path_(std::move(config_path)),
         config_(std::move(config)),
-        config_text_(read_file(config_path_)) {}
+        started_config_(config_),
+        config_text_(read_file(config_path_)) {
+    state_.metrics.registry.callback_gauge(
+        "keygate_config_reload_pending_restart",
+        "Settings changed by a reload that only a restart applies (0: the file is in force)",
+        [this] { return double(pending_restart_count_.load()); });
+    state_.metrics.registry.callback_gauge(
+        "keygate_store_reachable", "1 while the key and rate-limit store answers, 0 in an outage",
+        [this] { return store_outage_.in_outage() ? 0.0 : 1.0; });
+  }
 
   int run() {
     std::string error;
@@ -80,9 +108,11 @@ class Server {
     asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
     wait_signal(signals);
 
-    const int threads = config_->threads > 0
-                            ? config_->threads
-                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    const WorkerCount workers =
+        choose_worker_count(config_->threads, "/sys/fs/cgroup", "/proc/self/cgroup",
+                            std::thread::hardware_concurrency());
+    const int threads = workers.threads;
+    log_info("workers", {{"threads", threads}, {"from", workers.source}});
     auto snapshot = std::make_shared<const Snapshot>(config_, state_.metrics);
     for (int i = 0; i < threads; ++i) {
       auto worker = std::make_unique<Worker>(i, state_, sink);
@@ -103,6 +133,8 @@ class Server {
     for (auto& worker : workers_) worker->start();
     services_->start(control_);
     watch_files();
+    store_timer_ = std::make_unique<asio::steady_timer>(control_);
+    poll_store();
 
     log_plans(config_->keys);
     log_info("ready", {{"threads", threads}});
@@ -202,13 +234,7 @@ class Server {
 
   bool start_admin(std::string* error) {
     AdminHooks hooks;
-    hooks.ready = [this](std::string* reason) {
-      if (state_.draining.load()) {
-        *reason = "draining";
-        return false;
-      }
-      return services_->ready(reason);
-    };
+    hooks.readiness = [this] { return readiness(); };
     hooks.metrics = [this] { return state_.metrics.registry.render() + services_->metrics(); };
     admin_ = std::make_unique<AdminServer>(std::move(hooks));
     if (!admin_->listen(config_->admin.address, config_->admin.port, error)) return false;
@@ -268,17 +294,87 @@ class Server {
     }
   }
 
+  // Admin thread. Not ready while shutting down, or before anything can be served; a store
+  // outage only when readiness.require_store says so, since every replica shares the store and
+  // taking them all out turns clear 503s (and the cached keys that still work) into refused
+  // connections.
+  Readiness readiness() {
+    Readiness r;
+    const auto config = std::atomic_load(&live_config_);
+    std::string details;
+    if (const auto pending = pending_restart(); !pending.empty())
+      details = R"("pending_restart":)" + json_string_list(pending);
+    std::string store_reason;
+    const bool store_ok = services_->store_reachable(&store_reason);
+    details += std::string(details.empty() ? "" : ",") + R"("store":")" +
+               (store_ok ? "reachable" : "unreachable") + '"';
+    if (!store_ok)
+      details += R"(,"store_outage_seconds":)" + seconds_text(store_outage_.duration());
+    r.details = std::move(details);
+    if (shutting_down_.load() || state_.draining.load()) {
+      r.ready = false;
+      r.reason = "shutting down";
+    } else if (!services_->ready(&r.reason)) {
+      r.ready = false;
+    } else if (!store_ok && config && config->readiness.require_store) {
+      r.ready = false;
+      r.reason = store_reason + " (readiness.require_store)";
+    }
+    return r;
+  }
+
+  // Control thread: turns the store's reachability into one log line per outage and back.
+  void poll_store() {
+    std::string reason;
+    std::string not_ready;
+    // Before the first contact, "unreachable" is start-up, not an outage.
+    if (services_->ready(&not_ready)) {
+      const bool reachable = services_->store_reachable(&reason);
+      store_outage_.observe(reachable, reason);
+    }
+    store_timer_->expires_after(kStorePollInterval);
+    store_timer_->async_wait([this](boost::system::error_code ec) {
+      if (!ec && !state_.draining.load()) poll_store();
+    });
+  }
+
+  // SIGTERM: not ready at once, still accepting for limits.shutdown_delay (the time endpoints
+  // take to stop sending here), then drain. A second SIGTERM, or SIGINT (an operator at a
+  // terminal), drains at once.
   void wait_signal(asio::signal_set& signals) {
     signals.async_wait([this, &signals](boost::system::error_code ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
         reload(true);
         reload_certificates();
-        wait_signal(signals);
+      } else if (signo == SIGTERM && !shutting_down_.load()) {
+        begin_shutdown_delay();
+      } else {
+        begin_drain();
         return;
       }
-      begin_drain();
+      wait_signal(signals);
     });
+  }
+
+  void begin_shutdown_delay() {
+    shutting_down_ = true;
+    const auto delay = config_->limits.shutdown_delay;
+    if (delay.count() == 0) {
+      begin_drain();
+      return;
+    }
+    log_info("shutting down: not ready, still accepting",
+             {{"shutdown_delay_seconds", std::chrono::duration<double>(delay).count()}});
+    shutdown_timer_ = std::make_unique<asio::steady_timer>(control_, delay);
+    shutdown_timer_->async_wait([this](boost::system::error_code ec) {
+      if (!ec) begin_drain();
+    });
+  }
+
+  std::vector<std::string> pending_restart() {
+    std::lock_guard lock(pending_mutex_);
+    return pending_restart_;
   }
 
   // `forced`: SIGHUP reloads even when the file's bytes did not change.
@@ -296,14 +392,33 @@ class Server {
     }
     config_text_ = text;
     config_ = result.config;
+    std::atomic_store(&live_config_, config_);
     auto snapshot = std::make_shared<const Snapshot>(config_, state_.metrics);
     for (auto& worker : workers_) worker->install_snapshot(snapshot);
     services_->reload(config_);
     state_.metrics.config_reloads_ok.inc();
-    log_info("configuration reloaded", {{"routes", config_->routes.size()}});
+    // Against what the process started with: those settings are still in force, so putting
+    // one back clears it.
+    auto pending = settings_needing_restart(*started_config_, *config_);
+    for (const auto& setting : pending)
+      log_warn(setting + ": needs a restart; not applied", {{"setting", setting}});
+    pending_restart_count_ = pending.size();
+    {
+      std::lock_guard lock(pending_mutex_);
+      pending_restart_ = pending;
+    }
+    if (pending.empty()) {
+      log_info("configuration reloaded", {{"routes", config_->routes.size()}});
+    } else {
+      log_warn("configuration reloaded, except settings that need a restart",
+               {{"routes", config_->routes.size()}, {"pending_restart", comma_list(pending)}});
+    }
   }
 
   void begin_drain() {
+    shutting_down_ = true;
+    if (shutdown_timer_) shutdown_timer_->cancel();
+    if (store_timer_) store_timer_->cancel();
     if (state_.draining.exchange(true)) return;
     log_info("draining", {{"in_flight", state_.in_flight.load()}});
     for (auto& acceptor : acceptors_) {
@@ -336,8 +451,18 @@ class Server {
   }
 
   std::string config_path_;
-  conf::ConfigPtr config_;
+  conf::ConfigPtr config_;  // control thread
+  // What settings needing a restart are compared with.
+  const conf::ConfigPtr started_config_;
+  conf::ConfigPtr live_config_ = config_;  // config_ for other threads (atomic_load/store)
   std::string config_text_;
+  std::atomic<bool> shutting_down_{false};
+  std::unique_ptr<asio::steady_timer> shutdown_timer_;
+  std::unique_ptr<asio::steady_timer> store_timer_;
+  StoreOutage store_outage_;
+  std::mutex pending_mutex_;
+  std::vector<std::string> pending_restart_;
+  std::atomic<std::size_t> pending_restart_count_{0};
   ServerState state_;
   asio::io_context control_{1};
   std::shared_ptr<SharedServices> services_;
@@ -360,6 +485,16 @@ int serve(const std::string& config_path) {
       log_error("configuration error", {{"error", e.to_string()}});
     return 2;
   }
+  bool refused = false;
+  for (const auto& problem : startup_problems(*result.config)) {
+    if (problem.warning) {
+      log_warn(problem.message, {{"setting", problem.setting}});
+    } else if (problem.fatal) {
+      log_error("cannot start", {{"setting", problem.setting}, {"reason", problem.message}});
+      refused = true;
+    }
+  }
+  if (refused) return 1;
   // A peer closing mid-write must surface as an error code, not kill the process.
   ::signal(SIGPIPE, SIG_IGN);
   Server server(config_path, result.config);

@@ -161,6 +161,18 @@ class Services final : public SharedServices {
       }
       return true;
     }
+    if (store_reached_.load()) return true;
+    std::string unreachable;
+    if (!store_reachable(&unreachable)) {
+      *reason = "redis not reached since start";
+      return false;
+    }
+    store_reached_ = true;
+    return true;
+  }
+
+  bool store_reachable(std::string* reason) override {
+    if (file_store_) return true;
     std::lock_guard lock(mutex_);
     for (const auto& client : clients_) {
       if (!client->connected()) {
@@ -207,6 +219,7 @@ class Services final : public SharedServices {
   std::unique_ptr<DirWatcher> file_watcher_;
   std::shared_ptr<redis::Subscriber> subscriber_;
   std::atomic<bool> file_loaded_{false};
+  std::atomic<bool> store_reached_{false};  // Redis answered once: start-up is over
   std::mutex mutex_;
   std::vector<std::shared_ptr<redis::Client>> clients_;
   std::vector<std::pair<asio::io_context*, std::weak_ptr<WorkerServices>>> workers_;

@@ -52,7 +52,12 @@ class SharedServices {
   // A new configuration: called on the control thread; each worker is updated through
   // `post_to_worker`.
   virtual void reload(conf::ConfigPtr config) = 0;
+  // What must hold before any request can be served (the key file loaded, the store reached
+  // once since start); false with the reason otherwise.
   virtual bool ready(std::string* reason) = 0;
+  // Whether the store answers now: false with the reason during an outage, when requests are
+  // still served from the key cache (stale grace) and with the routes' limit failure modes.
+  virtual bool store_reachable(std::string* reason) = 0;
   virtual std::string metrics() = 0;  // extra Prometheus text
   virtual void install_admin_api(AdminServer& admin, const conf::Config& config) = 0;
 };

@@ -51,7 +51,10 @@ std::int64_t window_index(std::int64_t now_ms, std::int64_t anchor_ms, std::int6
 }
 
 std::int64_t ceil_seconds(std::int64_t ms) {
-  return -floor_div(-ms, 1000);
+  // Not -floor_div(-ms, 1000): the script's reply carries these values, and negating
+  // INT64_MIN overflows. Division truncates towards zero, which is already up for negatives.
+  const std::int64_t q = ms / 1000;
+  return ms % 1000 > 0 ? q + 1 : q;
 }
 
 Verdict fixed_window(std::uint64_t count, std::uint64_t limit, std::int64_t window_ms,

@@ -38,7 +38,7 @@ routes:
   - {name: posts-only, match: {path: /only-post, methods: [POST]}, upstream: api, auth: none}
 )" + extra_routes +
          R"(  - {name: all, match: {path_prefix: /}, upstream: api, auth: none}
-limits: {max_header: 8KiB, max_body: 2GiB, client_header_timeout: 1s, idle_timeout: 5s, body_timeout: 5s, drain_timeout: 10s}
+limits: {max_header: 8KiB, max_body: 2GiB, client_header_timeout: 1s, idle_timeout: 5s, body_timeout: 5s, drain_timeout: 10s, shutdown_delay: 0s}
 store: {kind: file, file: keys.json}
 )" + extra;
 }

@@ -174,6 +174,23 @@ TEST(RemoveQueryParam, Cases) {
   for (const Case& c : cases) EXPECT_EQ(remove_query_param(c.in, "api_key"), c.out) << c.in;
 }
 
+// Found by fuzzing (tests/fuzz/credential): query_value() tolerates a leading '?', so
+// "/x??api_key=KEY" authenticated with KEY while remove_query_param() kept "?api_key=KEY" and
+// the key went upstream (caught only by the stray-key filter, for well-formed keys).
+TEST(RemoveQueryParam, RemovesTheSpellingWithALeadingQuestionMarkThatAuthenticated) {
+  const std::string target = "/v1/x??api_key=abc&b=2";
+  conf::RouteAuthConfig route;
+  route.sources = {{Kind::query, "api_key"}};
+  const auto credential = extract_credential(route, Headers{}, query_of(target));
+  ASSERT_TRUE(credential.found());
+  EXPECT_EQ(credential.raw(), "abc");
+  const std::string stripped = remove_query_param(target, "api_key");
+  EXPECT_EQ(stripped, "/v1/x?b=2");
+  EXPECT_FALSE(credential_detail::query_value(query_of(stripped), "api_key"));
+  EXPECT_EQ(remove_query_param("/v1/x?a=1&?api_key=abc", "api_key"), "/v1/x?a=1");
+  EXPECT_EQ(remove_query_param("/v1/x??api_keys=1", "api_key"), "/v1/x??api_keys=1");
+}
+
 TEST(QueryOf, SplitsTarget) {
   EXPECT_EQ(query_of("/a?b=c"), "b=c");
   EXPECT_EQ(query_of("/a"), "");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 namespace keygate::ratelimit {
@@ -18,6 +19,18 @@ TEST(FloorDiv, RoundsTowardsMinusInfinity) {
   EXPECT_EQ(ceil_seconds(1000), 1);
   EXPECT_EQ(ceil_seconds(1001), 2);
   EXPECT_EQ(ceil_seconds(0), 0);
+  EXPECT_EQ(ceil_seconds(-1), 0);
+  EXPECT_EQ(ceil_seconds(-1000), -1);
+  EXPECT_EQ(ceil_seconds(-1500), -1);
+}
+
+// Found by fuzzing (tests/fuzz/resp_reply): the reset and retry times come from Redis's reply,
+// and the old -floor_div(-ms, 1000) overflowed (undefined behaviour) on INT64_MIN.
+TEST(CeilSeconds, IsDefinedForEveryInt64) {
+  constexpr auto lo = std::numeric_limits<std::int64_t>::min();
+  constexpr auto hi = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(ceil_seconds(lo), lo / 1000);
+  EXPECT_EQ(ceil_seconds(hi), hi / 1000 + 1);
 }
 
 TEST(FixedWindow, AdmitsUpToTheLimitThenRefusesUntilTheWindowEnds) {

@@ -1,0 +1,19 @@
+// Which settings a reload cannot apply. Listeners, worker threads, the admin listener, the
+// access log, the store and its connections, the key cache, the key hash and usage recording
+// are set up once at start; a reload that changes them is applied for everything else, and
+// each of these is reported (log, /readyz, metric) until the process restarts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+
+namespace keygate::proxy {
+
+// The top-level names (e.g. "listeners", "store", "keys.hash") whose values in `loaded`
+// differ from the ones `running` was started with; empty when a reload applies everything.
+std::vector<std::string> settings_needing_restart(const conf::Config& running,
+                                                  const conf::Config& loaded);
+
+}  // namespace keygate::proxy
