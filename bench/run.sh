@@ -34,7 +34,12 @@ trap cleanup EXIT
 free_ports() { python3 -c 'import socket,sys
 s=[socket.socket() for _ in range(int(sys.argv[1]))]
 [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
-read -r UP NGX KG KGA RP NGXFA KGF PEER KG2 KGA2 <<<"$(free_ports 10)"
+read -r UP NGX KG KGA RP NGXFA KGF PEER KG2 KGA2 UPT NGXT NGXU KGT <<<"$(free_ports 14)"
+# TLS rows: an HTTPS upstream (nginx), nginx and keygate terminating TLS, and each as a
+# plain-HTTP front to the HTTPS upstream. One certificate for all, TLS 1.3, keep-alive.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
 # nginx: one worker as the upstream, and one worker as a keep-alive reverse proxy.
 mkdir -p "$WORK/ngx-up" "$WORK/ngx-proxy"
@@ -47,6 +52,11 @@ http {
   access_log off;
   keepalive_requests 10000000;
   server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '{"ok":true,"service":"bench"}'; } }
+  server {
+    listen 127.0.0.1:$UPT ssl;
+    ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem; ssl_protocols TLSv1.3;
+    location / { default_type application/json; return 200 '{"ok":true,"service":"bench"}'; }
+  }
 }
 NGINX
 cat > "$WORK/ngx-proxy/nginx.conf" <<NGINX
@@ -65,6 +75,32 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+  server {
+    listen 127.0.0.1:$NGXT ssl;
+    ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem; ssl_protocols TLSv1.3;
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+  upstream apis { server 127.0.0.1:$UPT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGXU;
+    location / {
+      proxy_pass https://apis;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_ssl_protocols TLSv1.3;
+      proxy_ssl_session_reuse on;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $WORK/cert.pem;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;
     }
   }
 }
@@ -152,11 +188,15 @@ threads: 1
 listeners:
   - {address: 127.0.0.1, port: $KG}
   - {address: 127.0.0.1, port: $KGF, mode: authorize, trusted_proxies: [127.0.0.1/32]}
+  - {address: 127.0.0.1, port: $KGT, tls: {cert_file: $WORK/cert.pem, key_file: $WORK/key.pem, min_version: "1.3"}}
 admin: {address: 127.0.0.1, port: $KGA}
 access_log: {enabled: false}
-upstreams: [{name: api, url: "http://127.0.0.1:$UP", max_idle_connections: 256}]
+upstreams:
+  - {name: api, url: "http://127.0.0.1:$UP", max_idle_connections: 256}
+  - {name: apis, url: "https://127.0.0.1:$UPT", max_idle_connections: 256, tls: {ca_file: $WORK/cert.pem}}
 routes:
   - {name: plain, match: {path_prefix: /plain/}, upstream: api, auth: none}
+  - {name: to-https, match: {path_prefix: /to-https/}, upstream: apis, auth: none}
   - {name: auth, match: {path_prefix: /auth/}, upstream: api}
   - {name: limited, match: {path_prefix: /limited/}, upstream: api, rate_limits: [generous]}
   - {name: leased, match: {path_prefix: /leased/}, upstream: api, rate_limits: [generous-leased]}
@@ -193,7 +233,7 @@ KG_PID=$!
 PIDS+=($KG_PID)
 # The same configuration with two workers, for the scaling row.
 sed -e "s/^threads: 1/threads: 2/" -e "s/port: $KG}/port: $KG2}/" -e "s/port: $KGA}/port: $KGA2}/" \
-  -e "/mode: authorize/d" "$WORK/keygate.yaml" >"$WORK/keygate2.yaml"
+  -e "/mode: authorize/d" -e "/tls: {cert_file/d" "$WORK/keygate.yaml" >"$WORK/keygate2.yaml"
 "$KEYGATE" serve --config "$WORK/keygate2.yaml" 2>"$WORK/keygate2.log" &
 KG2_PID=$!
 PIDS+=($KG2_PID)
@@ -232,8 +272,8 @@ nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 # shared machine the speed of the whole box drifts from minute to minute, and interleaving
 # exposes nginx and keygate to the same drift.
 CASES=()
-add_case() {  # name port path pid [key-mode] [count-evalsha]
-  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}")
+add_case() {  # name port path pid [key-mode] [count-evalsha] [scheme] [close]
+  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}|${7:-http}|${8:-}")
 }
 declare -A RPS P50 P99 CPU NON2XX IDLE
 # Per counted case: EVALSHA calls, Redis's own time inside them (us), the requests, and the
@@ -252,18 +292,20 @@ median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR] = $1} END 
 
 run_once() {  # case index
   local name port path pid mode count_evalsha
-  IFS='|' read -r name port path pid mode count_evalsha <<<"${CASES[$1]}"
+  local scheme close
+  IFS='|' read -r name port path pid mode count_evalsha scheme close <<<"${CASES[$1]}"
   local script=()
   [ -n "$mode" ] && script=(-s "$WORK/keys.lua")
+  [ -n "$close" ] && script+=(-H "Connection: close")
   KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
-    wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "http://127.0.0.1:$port$path" >/dev/null
+    wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "$scheme://127.0.0.1:$port$path" >/dev/null
   [ -n "$count_evalsha" ] && redis-cli -p "$RP" config resetstat >/dev/null
   local before after out reqs redis_before machine_before machine_after
   redis_before=$(cpu_ticks "$REDIS_PID")
   machine_before=$(machine_ticks)
   before=$(cpu_ticks "$pid")
   out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://127.0.0.1:$port$path")
+    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$scheme://127.0.0.1:$port$path")
   after=$(cpu_ticks "$pid")
   machine_after=$(machine_ticks)
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -308,6 +350,14 @@ add_case "nginx auth_request->keygate" "$NGXFA" /auth/x "$KG_PID" valid
 add_case "nginx auth_request (nginx)" "$NGXFA" /auth/x "$(nginx_worker "$WORK/ngx-fa/nginx.pid")" valid
 add_case "kong-style nginx+lua, limited" "$PEER" /limited/x "$(nginx_worker "$WORK/ngx-peer/nginx.pid")" valid count
 add_case "keygate plain, 2 workers" "$KG2" /plain/x "$KG2_PID"
+# TLS (indices 13-18): termination (nginx without keys, keygate with key auth), a plain-HTTP
+# client to an HTTPS upstream, and new handshakes (Connection: close on every request).
+add_case "nginx TLS termination" "$NGXT" /plain/x "$NGX_PROXY_PID" "" "" https
+add_case "keygate TLS + auth" "$KGT" /auth/x "$KG_PID" valid "" https
+add_case "nginx to https upstream" "$NGXU" /plain/x "$NGX_PROXY_PID"
+add_case "keygate to https upstream" "$KG" /to-https/x "$KG_PID"
+add_case "nginx TLS new handshakes" "$NGXT" /plain/x "$NGX_PROXY_PID" "" "" https close
+add_case "keygate TLS new handshakes" "$KGT" /plain/x "$KG_PID" "" "" https close
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -351,6 +401,9 @@ for i in 2 4 5 6 7 8 9; do ratio "${CASES[$i]%%|*}" "$i" 1 "nginx"; done
 ratio "keygate per decision" 9 4 "auth (proxied)"
 ratio "keygate rate-limited" 6 11 "kong-style"
 ratio "keygate plain, 2 workers" 12 2 "1 worker"
+ratio "keygate TLS + auth" 14 13 "nginx TLS"
+ratio "keygate to https upstream" 16 15 "nginx"
+ratio "keygate TLS new handshakes" 18 17 "nginx"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"

@@ -24,6 +24,32 @@ struct SourceMark {
   int column = 0;  // 1-based
 };
 
+enum class TlsVersion { tls1_2, tls1_3 };
+
+// One certificate and its key, offered to clients whose SNI names one of `server_names`
+// (exact, or "*.example.com" for one label); the listener's own pair is the default.
+struct TlsCertificateConfig {
+  std::vector<std::string> server_names;  // lower case
+  std::string cert_file;                  // PEM, leaf first, then intermediates
+  std::string key_file;                   // PEM
+};
+
+// listeners[].tls: keygate terminates TLS (docs/tls.md).
+struct ListenerTlsConfig {
+  bool enabled = false;
+  std::string cert_file;
+  std::string key_file;
+  std::vector<TlsCertificateConfig> certificates;  // selected by SNI
+  TlsVersion min_version = TlsVersion::tls1_2;
+  std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); empty: keygate's default
+  std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
+  std::vector<std::string> alpn = {"http/1.1"};
+  std::string client_ca_file;  // set: ask for client certificates signed by these CAs
+  bool require_client_cert = false;
+  Duration handshake_timeout{10000};
+  std::size_t max_handshakes = 1024;  // concurrent handshakes per process; more are refused
+};
+
 // A listener in `mode: authorize` answers whether a request may pass instead of forwarding it,
 // for a front proxy that delegates authentication (docs/forward-auth.md).
 struct AuthorizeConfig {
@@ -47,6 +73,7 @@ struct ListenerConfig {
   enum class Mode { proxy, authorize };
   Mode mode = Mode::proxy;
   AuthorizeConfig authorize;  // mode authorize
+  ListenerTlsConfig tls;
 };
 
 struct AdminConfig {
@@ -56,6 +83,17 @@ struct AdminConfig {
   // Bearer token for the management API, read at start from one of these (env wins).
   std::string token_env;   // name of an environment variable
   std::string token_file;  // path of a file holding the token
+};
+
+// upstreams[].tls, for https:// upstreams: verified like a browser would unless told not to.
+struct UpstreamTlsConfig {
+  bool enabled = false;               // the URL is https://
+  std::string ca_file;                // PEM bundle; empty: the system's CA store
+  std::string server_name;            // SNI and the name verified; empty: the URL's host
+  bool insecure_skip_verify = false;  // accepts any certificate: logged loudly at start
+  std::string cert_file;              // client certificate (mTLS to the upstream)
+  std::string key_file;
+  TlsVersion min_version = TlsVersion::tls1_2;
 };
 
 struct UpstreamConfig {
@@ -68,6 +106,7 @@ struct UpstreamConfig {
   Duration response_timeout{30000};       // from request sent to response header received
   std::size_t max_idle_connections = 64;  // per worker thread
   std::size_t max_connections = 1024;     // per worker thread; 0 = unbounded
+  UpstreamTlsConfig tls;
   SourceMark mark;
 };
 
@@ -89,6 +128,9 @@ struct RouteAuthConfig {
   std::vector<std::string> scopes_any;    // at least one of these is required (if non-empty)
   std::vector<std::string> environments;  // empty: any
   std::vector<std::string> key_types;     // empty: any
+  // `mtls: required`: the client must have presented a certificate the listener verified
+  // (listeners[].tls.client_ca_file); checked before the API key.
+  bool mtls_required = false;
 };
 
 enum class LimitFailureMode { fail_open, fail_closed, local };
@@ -154,6 +196,8 @@ struct IdentityHeadersConfig {
   std::string key_type = "X-Keygate-Key-Type";
   std::string scopes = "X-Keygate-Scopes";
   std::string plan = "X-Keygate-Plan";
+  // The subject of a verified client certificate (TLS listeners with client_ca_file).
+  std::string client_cert_subject = "X-Keygate-Client-Cert-Subject";
 };
 
 struct KeyPrefixConfig {

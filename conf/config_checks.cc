@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "conf/section_parsers.h"
+
 namespace keygate::conf {
 namespace {
 
@@ -79,6 +81,7 @@ void check_config(ParseContext& ctx) {
   check_duplicate_routes(config, ctx.diag);
   check_key_prefixes(ctx, ctx.diag);
   check_public_route_limits(config, ctx.diag);
+  check_route_mtls(config, ctx.diag);
 }
 
 }  // namespace keygate::conf

@@ -41,6 +41,19 @@ void resolve_relative_paths(Config& config, const std::string& base_dir) {
   config.store.file_path = resolve(config.store.file_path, base);
   config.admin.token_file = resolve(config.admin.token_file, base);
   config.keys.pepper_file = resolve(config.keys.pepper_file, base);
+  for (auto& listener : config.listeners) {
+    auto& tls = listener.tls;
+    for (auto* file : {&tls.cert_file, &tls.key_file, &tls.client_ca_file})
+      *file = resolve(*file, base);
+    for (auto& certificate : tls.certificates) {
+      certificate.cert_file = resolve(certificate.cert_file, base);
+      certificate.key_file = resolve(certificate.key_file, base);
+    }
+  }
+  for (auto& upstream : config.upstreams) {
+    auto& tls = upstream.tls;
+    for (auto* file : {&tls.ca_file, &tls.cert_file, &tls.key_file}) *file = resolve(*file, base);
+  }
   if (config.access_log.path != "stdout" && config.access_log.path != "stderr")
     config.access_log.path = resolve(config.access_log.path, base);
 }

@@ -12,7 +12,7 @@ namespace {
 void parse_upstream(const YamlValue& item, ParseContext& ctx) {
   auto map = YamlMap::open(item,
                            {"name", "url", "connect_timeout", "response_timeout",
-                            "max_idle_connections", "max_connections"},
+                            "max_idle_connections", "max_connections", "tls"},
                            ctx.diag);
   if (!map) return;
   UpstreamConfig upstream;
@@ -29,6 +29,7 @@ void parse_upstream(const YamlValue& item, ParseContext& ctx) {
       upstream.host = std::move(address.value->host);
       upstream.port = address.value->port;
       upstream.base_path = std::move(address.value->base_path);
+      upstream.tls.enabled = address.value->tls;
     } else {
       ctx.diag.error(map->get("url").mark, "upstream url " + address.error);
     }
@@ -48,6 +49,7 @@ void parse_upstream(const YamlValue& item, ParseContext& ctx) {
         "upstream max_idle_connections (" + std::to_string(upstream.max_idle_connections) +
             ") cannot exceed max_connections (" + std::to_string(upstream.max_connections) + ")");
   }
+  parse_upstream_tls(map->get("tls"), upstream, ctx);
   ctx.config.upstreams.push_back(std::move(upstream));
 }
 
@@ -82,10 +84,20 @@ void parse_route_auth(const YamlValue& value, RouteConfig& route, const std::str
   }
   auto map = YamlMap::open(value,
                            {"sources", "allow_query_for_secret_keys", "scopes_all", "scopes_any",
-                            "environments", "key_types"},
+                            "environments", "key_types", "mtls", "api_key"},
                            ctx.diag);
   if (!map) return;
   RouteAuthConfig& auth = route.auth;
+  // `mtls: required` beside the API key, or instead of it with `api_key: none`.
+  map->read_enum<bool>("mtls", auth.mtls_required, {{"required", true}, {"none", false}});
+  bool api_key = true;
+  if (map->read_enum<bool>("api_key", api_key, {{"required", true}, {"none", false}}) && !api_key) {
+    if (!auth.mtls_required)
+      ctx.diag.error(map->get("api_key").mark,
+                     "route auth api_key: none leaves the route open; use 'auth: none' for a "
+                     "public route, or add mtls: required");
+    auth.required = false;
+  }
   if (map->has("sources")) {
     const YamlValue sources = map->get("sources");
     auto items = read_list(sources, "route auth source", ctx.diag);

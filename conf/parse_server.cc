@@ -109,8 +109,8 @@ void parse_listeners(const YamlValue& value, ParseContext& ctx) {
   ctx.config.listeners.clear();
   std::set<std::pair<std::string, int>> seen;
   for (const YamlValue& item : items) {
-    auto map =
-        YamlMap::open(item, {"address", "port", "trusted_proxies", "mode", "authorize"}, ctx.diag);
+    auto map = YamlMap::open(
+        item, {"address", "port", "trusted_proxies", "mode", "authorize", "tls"}, ctx.diag);
     if (!map) continue;
     ListenerConfig listener;
     read_ip_address(*map, "address", listener.address);
@@ -131,6 +131,7 @@ void parse_listeners(const YamlValue& value, ParseContext& ctx) {
                      "listener authorize settings need mode: authorize");
     if (listener.mode == ListenerConfig::Mode::authorize)
       parse_authorize(map->get("authorize"), listener.authorize, ctx);
+    parse_listener_tls(map->get("tls"), listener.tls, ctx);
     // Port 0 asks the kernel for a free port each time, so only fixed ports can clash.
     if (listener.port != 0 && !seen.emplace(listener.address, listener.port).second) {
       ctx.diag.error(item.mark, "listener " + listener.address + ":" +
@@ -228,14 +229,19 @@ void parse_access_log(const YamlValue& value, ParseContext& ctx) {
 }
 
 void parse_identity_headers(const YamlValue& value, ParseContext& ctx) {
-  auto map = YamlMap::open(value, {"key_id", "org", "environment", "key_type", "scopes", "plan"},
-                           ctx.diag);
+  auto map = YamlMap::open(
+      value, {"key_id", "org", "environment", "key_type", "scopes", "plan", "client_cert_subject"},
+      ctx.diag);
   if (!map) return;
   IdentityHeadersConfig& headers = ctx.config.identity_headers;
   const std::pair<std::string_view, std::string*> fields[] = {
-      {"key_id", &headers.key_id},           {"org", &headers.org},
-      {"environment", &headers.environment}, {"key_type", &headers.key_type},
-      {"scopes", &headers.scopes},           {"plan", &headers.plan},
+      {"key_id", &headers.key_id},
+      {"org", &headers.org},
+      {"environment", &headers.environment},
+      {"key_type", &headers.key_type},
+      {"scopes", &headers.scopes},
+      {"plan", &headers.plan},
+      {"client_cert_subject", &headers.client_cert_subject},
   };
   for (const auto& [key, out] : fields) {
     std::string name;

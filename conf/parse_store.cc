@@ -61,7 +61,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
   auto map = YamlMap::open(value,
                            {"host", "port", "password_env", "database", "command_timeout",
                             "limiter_timeout", "limiter_batch", "connect_timeout", "reconnect_min",
-                            "reconnect_max", "key_prefix", "cluster"},
+                            "reconnect_max", "key_prefix", "cluster", "tls"},
                            ctx.diag);
   if (!map) return;
   if (map->read("host", redis.host) && redis.host.empty())
@@ -99,6 +99,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
                      "store redis database cannot be combined with cluster (Redis Cluster has "
                      "only database 0)");
   }
+  parse_redis_tls(map->get("tls"), ctx);
 }
 
 }  // namespace

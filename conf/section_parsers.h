@@ -36,6 +36,13 @@ void parse_cache(const YamlValue& value, ParseContext& ctx);
 void parse_store(const YamlValue& value, ParseContext& ctx);
 
 void parse_rate_limits(const YamlValue& value, ParseContext& ctx);
+
+// The tls sections (parse_tls.cc): listeners[].tls, upstreams[].tls, store redis tls.
+void parse_listener_tls(const YamlValue& value, ListenerTlsConfig& tls, ParseContext& ctx);
+void parse_upstream_tls(const YamlValue& value, UpstreamConfig& upstream, ParseContext& ctx);
+void parse_redis_tls(const YamlValue& value, ParseContext& ctx);
+// A route that needs a client certificate needs a listener that asks for one.
+void check_route_mtls(const Config& config, Diagnostics& diag);
 void parse_usage(const YamlValue& value, ParseContext& ctx);
 
 }  // namespace keygate::conf

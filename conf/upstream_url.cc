@@ -7,7 +7,7 @@
 namespace keygate::conf {
 namespace {
 
-constexpr std::string_view kExpected = "expected http://host[:port][/base]";
+constexpr std::string_view kExpected = "expected http://host[:port][/base] or https://...";
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -27,12 +27,7 @@ Parsed<UpstreamAddress> parse_upstream_url(std::string_view url) {
   const boost::urls::url_view& view = *parsed;
 
   const std::string scheme = lower(view.scheme());
-  if (scheme == "https") {
-    return Result::fail(shown +
-                        ": https upstreams are not supported yet; keygate forwards plain HTTP, "
-                        "so point it at http:// (a sidecar's upstream is usually on localhost)");
-  }
-  if (scheme != "http") {
+  if (scheme != "http" && scheme != "https") {
     return Result::fail(shown + ": unsupported scheme '" + std::string(view.scheme()) + "' (" +
                         std::string(kExpected) + ")");
   }
@@ -42,6 +37,8 @@ Parsed<UpstreamAddress> parse_upstream_url(std::string_view url) {
     return Result::fail(shown + ": an upstream URL cannot have a query or a fragment");
 
   UpstreamAddress out;
+  out.tls = scheme == "https";
+  out.port = out.tls ? 443 : 80;
   switch (view.host_type()) {
     case boost::urls::host_type::name:
       // A percent-encoded host name would have to be decoded into something no resolver takes.

@@ -1,4 +1,4 @@
-// Upstream addresses: http://host[:port][/base] and nothing else.
+// Upstream addresses: http(s)://host[:port][/base] and nothing else.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +10,10 @@
 namespace keygate::conf {
 
 struct UpstreamAddress {
-  std::string host;  // lower case; an IPv6 address without its brackets
-  std::uint16_t port = 80;
-  std::string base_path;  // percent-encoded as written, without a trailing '/'; often empty
+  std::string host;         // lower case; an IPv6 address without its brackets
+  std::uint16_t port = 80;  // 443 for https
+  bool tls = false;         // https://
+  std::string base_path;    // percent-encoded as written, without a trailing '/'; often empty
 };
 
 Parsed<UpstreamAddress> parse_upstream_url(std::string_view url);

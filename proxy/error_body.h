@@ -38,6 +38,12 @@ inline constexpr ErrorSpec upstream_unavailable{502, "upstream_error", "upstream
                                                 "The upstream service could not be reached"};
 inline constexpr ErrorSpec upstream_bad_response{502, "upstream_error", "upstream_bad_response",
                                                  "The upstream service sent an invalid response"};
+inline constexpr ErrorSpec upstream_tls{502, "upstream_error", "upstream_tls_error",
+                                        "The upstream service's TLS certificate could not be "
+                                        "verified (see keygate's log for the reason)"};
+inline constexpr ErrorSpec client_certificate_required{
+    401, "authentication_error", "client_certificate_required",
+    "This route requires a verified TLS client certificate"};
 inline constexpr ErrorSpec upstream_timeout{504, "upstream_error", "upstream_timeout",
                                             "The upstream service did not answer in time"};
 inline constexpr ErrorSpec upstream_busy{503, "upstream_error", "upstream_connection_limit",

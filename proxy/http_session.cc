@@ -24,6 +24,8 @@
 #include "proxy/request_guard.h"
 #include "proxy/request_steps.h"
 #include "proxy/socket_write.h"
+#include "proxy/stream.h"
+#include "proxy/tls_server_context.h"
 #include "proxy/worker.h"
 
 namespace keygate::proxy {
@@ -69,8 +71,9 @@ struct Outcome {
 
 class Session final : public HttpSession, public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, Socket socket, std::size_t listener)
-      : worker_(worker), client_(std::move(socket)), listener_(listener) {
+  Session(Worker& worker, Socket socket, std::size_t listener,
+          std::shared_ptr<TlsServerContext> tls)
+      : worker_(worker), client_(std::move(socket)), listener_(listener), tls_(std::move(tls)) {
     boost::system::error_code ec;
     const auto remote = client_.remote_endpoint(ec);
     if (!ec) {
@@ -120,7 +123,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   // is allocated once per connection. (Asio recycles coroutine frames only up to about 1 KiB,
   // and one that size created per request would cost a malloc and a free every time.)
   awaitable<void> loop(std::shared_ptr<Session> self) {
-    for (;;) {
+    const bool secured = !tls_ || co_await handshake();
+    while (secured) {
       const SnapshotPtr snapshot = worker_.snapshot();  // this request's configuration
       const auto& limits = snapshot->config->limits;
       // Bounds what one connection can make us hold: a header plus one read ahead.
@@ -133,14 +137,24 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         buffer_.shrink_to_fit();
         arm(limits.idle_timeout);
         idle_ = true;
-        auto [wait_ec] = co_await client_.async_wait(Socket::wait_read, nothrow_awaitable);
-        idle_ = false;
-        if (wait_ec) break;
-        boost::system::error_code ec;
-        const auto n = client_.read_some(buffer_.prepare(kHeadReadBytes), ec);
-        if (ec == asio::error::would_block) continue;  // woken without data: wait again
-        if (ec) break;
-        buffer_.commit(n);
+        if (client_.is_tls()) {
+          // TLS may hold decrypted bytes the socket no longer shows, and cannot be read
+          // synchronously here: read through it (an idle TLS connection keeps a head buffer).
+          auto [ec, n] =
+              co_await client_.async_read_some(buffer_.prepare(kHeadReadBytes), nothrow_awaitable);
+          idle_ = false;
+          if (ec) break;
+          buffer_.commit(n);
+        } else {
+          auto [wait_ec] = co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
+          idle_ = false;
+          if (wait_ec) break;
+          boost::system::error_code ec;
+          const auto n = client_.tcp().read_some(buffer_.prepare(kHeadReadBytes), ec);
+          if (ec == asio::error::would_block) continue;  // woken without data: wait again
+          if (ec) break;
+          buffer_.commit(n);
+        }
       }
 
       const auto started = Clock::now();
@@ -174,9 +188,37 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       worker_.give_back_relay_buffer(std::move(relay_buffer_));
       if (!keep) break;
     }
+    if (secured && client_.is_tls()) {
+      // close_notify, so the client can tell our close from a cut; briefly, as the peer
+      // may never answer it.
+      arm(std::chrono::seconds(1));
+      co_await client_.tls()->async_shutdown(nothrow_awaitable);
+    }
     boost::system::error_code ec;
     client_.shutdown(tcp::socket::shutdown_send, ec);
     client_.close(ec);
+  }
+
+  // The server side of a TLS handshake, bounded in time and in how many run at once.
+  awaitable<bool> handshake() {
+    if (!tls_->begin_handshake()) {
+      worker_.state().metrics.rejected.with({"tls_handshake_limit"}).inc();
+      co_return false;
+    }
+    certificates_ = tls_->current();
+    auto& stream = client_.start_tls(certificates_->default_context());
+    arm(tls_->config().handshake_timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow_awaitable);
+    tls_->end_handshake();
+    if (ec) {
+      worker_.state()
+          .metrics.rejected.with({timed_out(ec) ? "tls_handshake_timeout" : "tls_handshake_failed"})
+          .inc();
+      co_return false;
+    }
+    if (tls_->asks_for_client_certs())
+      client_subject_ = verified_peer_subject(stream.native_handle());
+    co_return true;
   }
 
   awaitable<void> reject_unparsed(const boost::system::error_code& ec) {
@@ -285,6 +327,15 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       co_return keep;
     }
     route = &snapshot.runtime(route_config);
+
+    if (route_config->auth.mtls_required && client_subject_.empty()) {
+      outcome.status = errors::client_certificate_required.status;
+      const bool keep = client_keep_alive && parser.is_done();
+      co_await send_local(version, outcome.status, error_body(errors::client_certificate_required),
+                          {}, keep, request_id);
+      finish("no_client_certificate");
+      co_return keep;
+    }
 
     // Body size: refuse a declared length over the limit before reading any of it (a check
     // request's body is never read).
@@ -403,10 +454,19 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool request_chunked = parser.chunked();
 
     if (expects_continue) req.erase(http::field::expect);  // keygate answers 100 itself
-    set_forwarded_headers(req.base(), origin_, client_ip_, "http", req[http::field::host]);
+    set_forwarded_headers(req.base(), origin_, client_ip_, client_.is_tls() ? "https" : "http",
+                          req[http::field::host]);
     // A key in a query parameter the route does not read it from is still a raw key.
     if (auto without = auth::remove_key_like_params(ctx.target, snapshot.config->keys))
       ctx.target = std::move(*without);
+    // Only keygate says which client certificate it verified.
+    const auto& subject_header = snapshot.config->identity_headers.client_cert_subject;
+    if (tls_ && tls_->asks_for_client_certs()) {
+      req.erase(subject_header);
+      if (!client_subject_.empty()) req.set(subject_header, client_subject_);
+    } else if (req.count(subject_header) > 0) {
+      req.erase(subject_header);
+    }
     std::string upstream_target;
     {
       std::string_view t = ctx.target;
@@ -437,13 +497,14 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       Acquired acquired{attempt == 0 ? pool->take_idle() : nullptr};
       if (!acquired.connection) acquired = co_await pool->acquire(attempt > 0);
       if (!acquired.connection) {
-        const auto& spec = acquired.error == AcquireError::timeout ? errors::upstream_timeout
-                           : acquired.error == AcquireError::pool_full
-                               ? errors::upstream_busy
-                               : errors::upstream_unavailable;
+        const auto& spec = acquired.error == AcquireError::timeout     ? errors::upstream_timeout
+                           : acquired.error == AcquireError::pool_full ? errors::upstream_busy
+                           : acquired.error == AcquireError::tls       ? errors::upstream_tls
+                                                                 : errors::upstream_unavailable;
         count_upstream_error(upstream, acquired.error == AcquireError::timeout ? "connect_timeout"
-                                       : acquired.error == AcquireError::pool_full
-                                           ? "pool_full"
+                                       : acquired.error == AcquireError::pool_full ? "pool_full"
+                                       : acquired.error == AcquireError::tls
+                                           ? "tls_handshake_failed"
                                            : "connect_failed");
         outcome.status = spec.status;
         const bool keep = client_keep_alive && parser.is_done();
@@ -740,7 +801,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
   // Each direction re-arms the one deadline: the tunnel closes after idle_timeout of silence
   // both ways.
-  awaitable<void> pump(Socket& from, Socket& to, std::chrono::milliseconds idle_timeout,
+  awaitable<void> pump(Stream& from, Stream& to, std::chrono::milliseconds idle_timeout,
                        std::uint64_t& bytes) {
     std::array<char, 16 * 1024> buf;
     for (;;) {
@@ -812,8 +873,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   Worker& worker_;
-  Socket client_;
-  std::size_t listener_;  // index into the configuration's listeners
+  Stream client_;
+  std::size_t listener_;                   // index into the configuration's listeners
+  std::shared_ptr<TlsServerContext> tls_;  // a TLS listener's
+  std::shared_ptr<const TlsCertificateSet> certificates_;  // what this handshake used
+  std::string client_subject_;  // of a verified client certificate, else empty
   CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
   bool timed_out_ = false;
   bool head_request_ = false;  // the request being answered is a HEAD: answers carry no body
@@ -842,8 +906,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
 }  // namespace
 
-void HttpSession::start(Worker& worker, Socket socket, std::size_t listener) {
-  std::make_shared<Session>(worker, std::move(socket), listener)->run();
+void HttpSession::start(Worker& worker, Socket socket, std::size_t listener,
+                        std::shared_ptr<TlsServerContext> tls) {
+  std::make_shared<Session>(worker, std::move(socket), listener, std::move(tls))->run();
 }
 
 }  // namespace keygate::proxy

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 
 #include "proxy/asio_aliases.h"
 #include "proxy/coarse_clock.h"
@@ -11,12 +12,15 @@
 namespace keygate::proxy {
 
 class Worker;
+class TlsServerContext;
 
 class HttpSession {
  public:
   // Takes ownership of an accepted socket whose executor is `worker`'s io_context;
-  // `listener` indexes the configuration's listeners.
-  static void start(Worker& worker, Socket socket, std::size_t listener);
+  // `listener` indexes the configuration's listeners; with `tls`, the connection starts with
+  // a TLS handshake.
+  static void start(Worker& worker, Socket socket, std::size_t listener,
+                    std::shared_ptr<TlsServerContext> tls = nullptr);
 
   // Closes the connection when it is waiting for the next keep-alive request (drain).
   virtual void close_if_idle() = 0;

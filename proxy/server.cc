@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "proxy/restart_settings.h"
 #include "proxy/startup_checks.h"
 #include "proxy/store_outage.h"
+#include "proxy/tls_server_context.h"
 #include "proxy/worker.h"
 #include "proxy/worker_services.h"
 
@@ -170,8 +172,22 @@ class Server {
                  ": " + ec.message();
         return false;
       }
+      std::shared_ptr<TlsServerContext> tls;
+      if (listener.tls.enabled) {
+        std::string tls_error;
+        tls = TlsServerContext::create(listener.tls, &tls_error);
+        if (!tls) {
+          *error = "listener " + listener.address + ":" + std::to_string(listener.port) +
+                   " tls: " + tls_error;
+          return false;
+        }
+        log_info("tls certificates loaded",
+                 {{"listener", listener.address + ":" + std::to_string(listener.port)},
+                  {"certificates", tls->current()->describe()}});
+        tls_contexts_.push_back(tls);
+      }
       log_listening("proxy", listener.address, acceptor->local_endpoint().port());
-      asio::co_spawn(control_, accept_loop(*acceptor, acceptors_.size()), asio::detached);
+      asio::co_spawn(control_, accept_loop(*acceptor, acceptors_.size(), tls), asio::detached);
       acceptors_.push_back(std::move(acceptor));
     }
     return true;
@@ -179,7 +195,8 @@ class Server {
 
   // Accepts on the control thread and deals connections to workers round robin, which
   // spreads a handful of long keep-alive connections evenly (SO_REUSEPORT hashing may not).
-  awaitable<void> accept_loop(tcp::acceptor& acceptor, std::size_t listener) {
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, std::size_t listener,
+                              std::shared_ptr<TlsServerContext> tls) {
     std::size_t next = 0;
     boost::system::error_code ec;
     const auto protocol = acceptor.local_endpoint(ec).protocol();
@@ -204,13 +221,13 @@ class Server {
       // operation on its sockets happens on its own thread.
       OwnedFd fd{socket.release(ec)};
       if (ec) continue;
-      asio::post(worker.io(), [&worker, protocol, listener, fd = std::move(fd)]() mutable {
+      asio::post(worker.io(), [&worker, protocol, listener, tls, fd = std::move(fd)]() mutable {
         Socket client(worker.io());
         boost::system::error_code assign_ec;
         client.assign(protocol, fd.get(), assign_ec);
         if (assign_ec) return;  // the descriptor closes with `fd`
         fd.release();
-        HttpSession::start(worker, std::move(client), listener);
+        HttpSession::start(worker, std::move(client), listener, std::move(tls));
       });
     }
   }
@@ -236,6 +253,45 @@ class Server {
     std::string error;
     if (!config_watcher_->start(&error))
       log_warn("configuration file not watched; reload with SIGHUP", {{"reason", error}});
+    watch_certificates();
+  }
+
+  // cert-manager and Kubernetes Secrets replace files by swapping symlinks: watch each
+  // directory that holds a certificate or key, as for the configuration.
+  void watch_certificates() {
+    std::map<std::string, std::vector<std::string>> names_by_dir;
+    for (const auto& tls : tls_contexts_) {
+      for (const auto& file : tls->files()) {
+        const std::filesystem::path path(file);
+        const auto dir = path.parent_path().string();
+        names_by_dir[dir.empty() ? "." : dir].push_back(path.filename().string());
+      }
+    }
+    for (auto& [dir, names] : names_by_dir) {
+      auto watcher =
+          std::make_unique<DirWatcher>(control_, dir, names, [this] { reload_certificates(); });
+      std::string error;
+      if (!watcher->start(&error)) {
+        log_warn("certificate directory not watched; reload with SIGHUP",
+                 {{"directory", dir}, {"reason", error}});
+        continue;
+      }
+      certificate_watchers_.push_back(std::move(watcher));
+    }
+  }
+
+  // A pair that does not load (half-written, mismatched) keeps the previous one.
+  void reload_certificates() {
+    for (const auto& tls : tls_contexts_) {
+      std::string error;
+      if (!tls->reload(&error)) {
+        state_.metrics.config_reloads_failed.inc();
+        log_error("tls certificate reload refused; keeping the previous certificates",
+                  {{"reason", error}});
+        continue;
+      }
+      log_info("tls certificates reloaded", {{"certificates", tls->current()->describe()}});
+    }
   }
 
   // Admin thread. Not ready while shutting down, or before anything can be served; a store
@@ -290,6 +346,7 @@ class Server {
       if (ec) return;
       if (signo == SIGHUP) {
         reload(true);
+        reload_certificates();
       } else if (signo == SIGTERM && !shutting_down_.load()) {
         begin_shutdown_delay();
       } else {
@@ -354,8 +411,7 @@ class Server {
       log_info("configuration reloaded", {{"routes", config_->routes.size()}});
     } else {
       log_warn("configuration reloaded, except settings that need a restart",
-               {{"routes", config_->routes.size()},
-                {"pending_restart", comma_list(pending)}});
+               {{"routes", config_->routes.size()}, {"pending_restart", comma_list(pending)}});
     }
   }
 
@@ -370,6 +426,7 @@ class Server {
       acceptor->close(ec);
     }
     config_watcher_.reset();
+    certificate_watchers_.clear();
     for (auto& worker : workers_) worker->close_idle_sessions();
     drain_deadline_ = std::chrono::steady_clock::now() + config_->limits.drain_timeout;
     drain_timer_ = std::make_unique<asio::steady_timer>(control_);
@@ -413,6 +470,8 @@ class Server {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<DirWatcher> config_watcher_;
+  std::vector<std::shared_ptr<TlsServerContext>> tls_contexts_;  // one per TLS listener
+  std::vector<std::unique_ptr<DirWatcher>> certificate_watchers_;
   std::unique_ptr<asio::steady_timer> drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;
 };

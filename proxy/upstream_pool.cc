@@ -4,7 +4,10 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "proxy/log.h"
 
 namespace keygate::proxy {
 namespace {
@@ -16,7 +19,7 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kMaxIdleAge = std::chrono::seconds(4);
 
 // True when the peer closed an idle connection (or sent bytes nobody asked for).
-bool went_stale(Socket& socket) {
+bool went_stale(Stream& socket) {
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
@@ -25,7 +28,18 @@ bool went_stale(Socket& socket) {
 }  // namespace
 
 UpstreamPool::UpstreamPool(Executor executor, conf::UpstreamConfig config)
-    : executor_(std::move(executor)), config_(std::move(config)) {}
+    : executor_(std::move(executor)), config_(std::move(config)) {
+  if (!config_.tls.enabled) return;
+  if (config_.tls.insecure_skip_verify)
+    log_warn(
+        "INSECURE: upstream TLS certificates are not verified (insecure_skip_verify); "
+        "anyone on the path can impersonate this upstream",
+        {{"upstream", config_.name}});
+  tls_ = TlsClientContext::create(config_, &tls_error_);
+  if (!tls_)
+    log_error("upstream TLS is not usable; its requests fail with 502",
+              {{"upstream", config_.name}, {"reason", tls_error_}});
+}
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
   const auto now = CoarseClock::now();
@@ -78,8 +92,9 @@ awaitable<Acquired> UpstreamPool::connect() {
   }
   // Connecting is rare (connections are pooled): a timer of its own is affordable here.
   Timer timer(executor_, deadline);
-  auto result = co_await (asio::async_connect(connection->socket, endpoints, nothrow_awaitable) ||
-                          timer.async_wait(nothrow_awaitable));
+  auto result =
+      co_await (asio::async_connect(connection->socket.tcp(), endpoints, nothrow_awaitable) ||
+                timer.async_wait(nothrow_awaitable));
   if (result.index() == 1 || std::get<0>(std::get<0>(result))) {
     const bool timed_out = result.index() == 1;
     release(std::move(connection), false);
@@ -88,7 +103,51 @@ awaitable<Acquired> UpstreamPool::connect() {
   boost::system::error_code ignored;
   connection->socket.set_option(tcp::no_delay(true), ignored);
   connection->socket.non_blocking(true, ignored);  // the session writes without waiting
+  if (config_.tls.enabled) {
+    if (auto error = co_await handshake(*connection, deadline); error != AcquireError::none) {
+      release(std::move(connection), false);
+      co_return Acquired{nullptr, error};
+    }
+  }
   co_return Acquired{std::move(connection)};
+}
+
+awaitable<AcquireError> UpstreamPool::handshake(UpstreamConnection& connection,
+                                                std::chrono::steady_clock::time_point deadline) {
+  if (!tls_) {
+    log_tls_failure({"configuration", tls_error_});
+    co_return AcquireError::tls;
+  }
+  auto& stream = connection.socket.start_tls(tls_->context());
+  tls_->prepare(stream.native_handle());
+  Timer timer(executor_, deadline);
+  auto result =
+      co_await (stream.async_handshake(asio::ssl::stream_base::client, nothrow_awaitable) ||
+                timer.async_wait(nothrow_awaitable));
+  if (result.index() == 1) co_return AcquireError::timeout;
+  if (auto [ec] = std::get<0>(result); ec) {
+    log_tls_failure(describe_tls_failure(stream.native_handle(), ec));
+    co_return AcquireError::tls;
+  }
+  tls_->count_handshake(stream.native_handle());
+  co_return AcquireError::none;
+}
+
+// One line per failure would flood the log when every request fails the same way: at most
+// one a second per pool, saying how many were not logged.
+void UpstreamPool::log_tls_failure(const TlsFailure& failure) {
+  const auto now = CoarseClock::now();
+  if (now - tls_logged_at_ < std::chrono::seconds(1)) {
+    ++tls_failures_unlogged_;
+    return;
+  }
+  tls_logged_at_ = now;
+  log_error("upstream TLS handshake failed",
+            {{"upstream", config_.name},
+             {"server_name", tls_ ? tls_->server_name() : config_.host},
+             {"reason", failure.reason},
+             {"detail", failure.detail},
+             {"not_logged_since_last", std::to_string(std::exchange(tls_failures_unlogged_, 0))}});
 }
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection, bool reusable) {

@@ -14,19 +14,22 @@
 #include "conf/config.h"
 #include "proxy/asio_aliases.h"
 #include "proxy/coarse_clock.h"
+#include "proxy/stream.h"
+#include "proxy/tls_client_context.h"
 
 namespace keygate::proxy {
 
 struct UpstreamConnection {
   explicit UpstreamConnection(const Executor& ex) : socket(ex) {}
-  // A plain socket: the session's deadline sweep bounds every operation on it.
-  Socket socket;
+  // TCP, or TLS over it for https upstreams: the session's deadline sweep bounds every
+  // operation on it.
+  Stream socket;
   boost::beast::flat_buffer buffer;
   bool reused = false;  // it served a request before: a failure may just mean it went stale
   CoarseClock::time_point idle_since;
 };
 
-enum class AcquireError { none, refused, timeout, pool_full };
+enum class AcquireError { none, refused, timeout, pool_full, tls };
 
 struct Acquired {
   std::unique_ptr<UpstreamConnection> connection;
@@ -52,12 +55,20 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
 
  private:
   awaitable<Acquired> connect();
+  // The TLS handshake of a new connection (https upstreams), within `deadline`.
+  awaitable<AcquireError> handshake(UpstreamConnection& connection,
+                                    std::chrono::steady_clock::time_point deadline);
+  void log_tls_failure(const TlsFailure& failure);
 
   Executor executor_;
   conf::UpstreamConfig config_;
   std::deque<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used at the back
   std::size_t open_ = 0;
-  std::list<Timer*> waiters_;  // requests waiting for the pool to have room
+  std::list<Timer*> waiters_;              // requests waiting for the pool to have room
+  std::unique_ptr<TlsClientContext> tls_;  // https upstreams
+  std::string tls_error_;                  // why tls_ could not be made
+  CoarseClock::time_point tls_logged_at_{};
+  std::uint64_t tls_failures_unlogged_ = 0;
 };
 
 }  // namespace keygate::proxy

@@ -8,9 +8,16 @@
 namespace keygate::proxy {
 namespace {
 
+bool same_tls(const conf::UpstreamTlsConfig& a, const conf::UpstreamTlsConfig& b) {
+  return a.enabled == b.enabled && a.ca_file == b.ca_file && a.server_name == b.server_name &&
+         a.insecure_skip_verify == b.insecure_skip_verify && a.cert_file == b.cert_file &&
+         a.key_file == b.key_file && a.min_version == b.min_version;
+}
+
 bool same_upstream(const conf::UpstreamConfig& a, const conf::UpstreamConfig& b) {
   return a.host == b.host && a.port == b.port && a.connect_timeout == b.connect_timeout &&
-         a.max_idle_connections == b.max_idle_connections && a.max_connections == b.max_connections;
+         a.max_idle_connections == b.max_idle_connections &&
+         a.max_connections == b.max_connections && same_tls(a.tls, b.tls);
 }
 
 }  // namespace

@@ -116,16 +116,78 @@ TEST(ConfigErrors, BadSizes) {
             "t.yaml:1:22: limits max_header must be between 1KiB and 1MiB, got 100 bytes");
 }
 
-TEST(ConfigErrors, HttpsUpstreamIsNotSupportedYet) {
-  auto result = load(
-      "upstreams:\n"
-      "  - name: api\n"
-      "    url: https://api.example.com\n"
-      "routes: [{match: {path_prefix: /}, upstream: api}]\n"
-      "store: {kind: file, file: keys.yaml}\n");
-  EXPECT_THAT(only_error(result),
-              StartsWith("t.yaml:3:10: upstream url 'https://api.example.com': https upstreams "
-                         "are not supported yet"));
+TEST(ConfigErrors, UpstreamTlsOnAnHttpUrl) {
+  EXPECT_EQ(only_error(load(
+                "upstreams: [{name: api, url: \"http://127.0.0.1:3000\", tls: {ca_file: ca.pem}}]\n"
+                "routes: [{match: {path_prefix: /}, upstream: api}]\n"
+                "store: {kind: file, file: keys.yaml}\n")),
+            "t.yaml:1:60: upstream tls is only used with an https:// url, got "
+            "'http://127.0.0.1:3000'");
+}
+
+TEST(ConfigErrors, UpstreamTlsCertWithoutKey) {
+  EXPECT_EQ(only_error(load(
+                "upstreams: [{name: api, url: \"https://api.test\", tls: {cert_file: c.pem}}]\n"
+                "routes: [{match: {path_prefix: /}, upstream: api}]\n"
+                "store: {kind: file, file: keys.yaml}\n")),
+            "t.yaml:1:67: upstream tls cert_file needs key_file too");
+}
+
+TEST(ConfigErrors, UpstreamTlsCaFileWithInsecureSkipVerify) {
+  EXPECT_EQ(only_error(load("upstreams: [{name: api, url: \"https://api.test\", tls: "
+                            "{insecure_skip_verify: true, ca_file: ca.pem}}]\n"
+                            "routes: [{match: {path_prefix: /}, upstream: api}]\n"
+                            "store: {kind: file, file: keys.yaml}\n")),
+            "t.yaml:1:93: upstream tls ca_file has no effect with insecure_skip_verify: true");
+}
+
+TEST(ConfigErrors, ListenerTlsNeedsACertificate) {
+  EXPECT_EQ(only_error(load_with_required("listeners: [{port: 8443, tls: {key_file: k.pem}}]\n")),
+            "t.yaml:1:31: listener tls needs 'cert_file'");
+}
+
+TEST(ConfigErrors, ListenerTlsBadMinVersion) {
+  EXPECT_THAT(
+      only_error(load_with_required(
+          "listeners: [{port: 8443, tls: {cert_file: c, key_file: k, min_version: 1.1}}]\n")),
+      StartsWith("t.yaml:1:72: listener tls min_version must be 1.2 or 1.3, got '1.1'"));
+}
+
+TEST(ConfigErrors, ListenerTlsRequireClientCertNeedsCa) {
+  EXPECT_EQ(
+      only_error(load_with_required("listeners: [{port: 8443, tls: {cert_file: c, key_file: k, "
+                                    "require_client_cert: true}}]\n")),
+      "t.yaml:1:80: listener tls require_client_cert needs client_ca_file: the CAs that "
+      "sign the client certificates");
+}
+
+TEST(ConfigErrors, ListenerTlsAlpnH2IsRefused) {
+  EXPECT_EQ(only_error(load_with_required(
+                "listeners: [{port: 8443, tls: {cert_file: c, key_file: k, alpn: [h2]}}]\n")),
+            "t.yaml:1:65: listener tls alpn 'h2' is not supported: keygate speaks http/1.1 and "
+            "http/1.0");
+}
+
+TEST(ConfigErrors, ListenerTlsCertificateNeedsServerNames) {
+  EXPECT_EQ(
+      only_error(load_with_required("listeners: [{port: 8443, tls: {cert_file: c, key_file: k, "
+                                    "certificates: [{cert_file: a, key_file: b}]}}]\n")),
+      "t.yaml:1:74: listener tls certificate needs 'server_names'");
+}
+
+TEST(ConfigErrors, RouteMtlsNeedsAListenerAskingForClientCerts) {
+  EXPECT_EQ(only_error(load_routes("routes: [{name: internal, match: {path_prefix: /}, "
+                                   "upstream: api, auth: {mtls: required}}]\n")),
+            "t.yaml:3:10: route 'internal' has auth mtls: required, but no listener asks for "
+            "client certificates (set listeners tls client_ca_file)");
+}
+
+TEST(ConfigErrors, RedisTlsIsRefusedRatherThanConnectingInClear) {
+  EXPECT_THAT(only_error(load("upstreams: [{name: api, url: \"http://127.0.0.1:3000\"}]\n"
+                              "routes: [{match: {path_prefix: /}, upstream: api}]\n"
+                              "store: {kind: redis, redis: {host: r, tls: true}}\n")),
+              StartsWith("t.yaml:3:44: store redis tls: true is not supported: hiredis 0.14 "
+                         "(Debian bookworm) has no TLS"));
 }
 
 TEST(ConfigErrors, MalformedUpstreamUrls) {

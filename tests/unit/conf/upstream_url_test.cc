@@ -44,9 +44,14 @@ TEST(UpstreamUrl, Ipv6WithoutBrackets) {
   EXPECT_EQ(address.port, 9000);
 }
 
-TEST(UpstreamUrl, HttpsIsRefusedAsNotSupportedYet) {
-  EXPECT_NE(parse_error("https://api.example.com").find("https upstreams are not supported yet"),
-            std::string::npos);
+TEST(UpstreamUrl, HttpsDefaultsToPort443AndAsksForTls) {
+  auto address = parse_ok("https://API.example.com/v1");
+  EXPECT_TRUE(address.tls);
+  EXPECT_EQ(address.host, "api.example.com");
+  EXPECT_EQ(address.port, 443);
+  EXPECT_EQ(address.base_path, "/v1");
+  EXPECT_FALSE(parse_ok("http://api.example.com").tls);
+  EXPECT_EQ(parse_ok("https://127.0.0.1:8443").port, 8443);
 }
 
 TEST(UpstreamUrl, RejectsWhatCannotBeForwardedTo) {
