@@ -164,11 +164,11 @@ void parse_admin(const YamlValue& value, ParseContext& ctx) {
 }
 
 void parse_limits(const YamlValue& value, ParseContext& ctx) {
-  auto map = YamlMap::open(value,
-                           {"max_header", "max_body", "client_header_timeout", "idle_timeout",
-                            "body_timeout", "drain_timeout", "max_connections", "min_body_rate",
-                            "shutdown_delay"},
-                           ctx.diag);
+  auto map = YamlMap::open(
+      value,
+      {"max_header", "max_body", "client_header_timeout", "idle_timeout", "body_timeout",
+       "drain_timeout", "max_connections", "min_body_rate", "shutdown_delay"},
+      ctx.diag);
   if (!map) return;
   LimitsConfig& limits = ctx.config.limits;
   std::size_t max_header = limits.max_header_bytes;

@@ -86,7 +86,7 @@ TEST_F(RedisLimiterRefusalTest, AChangedPolicyOrAnotherSubjectIsAskedAgain) {
   Subject other = subject();
   other.key_id = "key_other";
   EXPECT_FALSE(without_redis(policies, other));  // its own counter, never refused
-  policies[0].limit = 5;                          // an override or a reload raised the limit
+  policies[0].limit = 5;                         // an override or a reload raised the limit
   EXPECT_FALSE(without_redis(policies));
   EXPECT_TRUE(check(policies).allowed());
 }
