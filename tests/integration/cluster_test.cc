@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "redis/cluster_slot.h"
+#include "tests/integration/fleet_load.h"
 #include "tests/support/echo_upstream.h"
 #include "tests/support/http_client.h"
 #include "tests/support/keygate_process.h"
@@ -68,32 +69,6 @@ std::string create_key(const std::string& config_path, const std::string& org) {
   if (!std::regex_search(result.stdout_text, match, std::regex(R"(\b(sk_live_[0-9A-Za-z]{40})\b)")))
     ADD_FAILURE() << result.stdout_text;
   return match.size() > 1 ? std::string(match[1]) : std::string();
-}
-
-// Clients spread over the sidecars, `total` requests in all; counts what came back.
-struct Tally {
-  int admitted = 0, refused = 0, other = 0;
-};
-Tally hammer(const std::vector<std::unique_ptr<KeygateProcess>>& sidecars,
-             const std::string& target, const std::string& key, int total) {
-  std::atomic<int> admitted{0}, refused{0}, other{0}, next{0};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < 8; ++c) {
-    clients.emplace_back([&, c] {
-      KeepAliveClient client(sidecars[c % sidecars.size()]->proxy_port());
-      while (next.fetch_add(1) < total) {
-        auto res = client.get(target, {{"Authorization", "Bearer " + key}});
-        if (res.status == 200)
-          ++admitted;
-        else if (res.status == 429)
-          ++refused;
-        else
-          ++other;
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  return {admitted.load(), refused.load(), other.load()};
 }
 
 class ClusterFleetTest : public ::testing::Test {

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/integration/fleet_load.h"
 #include "tests/support/echo_upstream.h"
 #include "tests/support/http_client.h"
 #include "tests/support/keygate_process.h"
@@ -161,37 +162,20 @@ class RedisRateLimitTest : public ::testing::Test {
 };
 
 // Four sidecars, one key, many concurrent clients: exactly `limit` requests get through.
-int hammer(const std::vector<std::unique_ptr<KeygateProcess>>& sidecars, const std::string& target,
-           const std::string& key, int total) {
-  std::atomic<int> admitted{0}, refused{0}, other{0};
-  std::vector<std::thread> clients;
-  std::atomic<int> next{0};
-  for (int c = 0; c < 8; ++c) {
-    clients.emplace_back([&, c] {
-      KeepAliveClient client(sidecars[c % sidecars.size()]->proxy_port());
-      while (next.fetch_add(1) < total) {
-        auto res = client.get(target, {{"Authorization", "Bearer " + key}});
-        if (res.status == 200)
-          ++admitted;
-        else if (res.status == 429)
-          ++refused;
-        else
-          ++other;
-      }
-    });
-  }
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(other.load(), 0);
-  EXPECT_EQ(admitted + refused, total);
-  return admitted.load();
+int admitted_of(const std::vector<std::unique_ptr<KeygateProcess>>& sidecars,
+                const std::string& target, const std::string& key, int total) {
+  const Tally tally = hammer(sidecars, target, key, total);
+  EXPECT_EQ(tally.other, 0);
+  EXPECT_EQ(tally.admitted + tally.refused, total);
+  return tally.admitted;
 }
 
 TEST_F(RedisRateLimitTest, FourSidecarsAdmitExactlyTheLimit) {
   const auto key = start_four_sidecars("shared");
-  EXPECT_EQ(hammer(sidecars_, "/fixed/x", key, 200), 50);
-  EXPECT_EQ(hammer(sidecars_, "/bucket/x", key, 200), 40);
+  EXPECT_EQ(admitted_of(sidecars_, "/fixed/x", key, 200), 50);
+  EXPECT_EQ(admitted_of(sidecars_, "/bucket/x", key, 200), 40);
   // The weighted two-window counter is exact within its first window.
-  EXPECT_EQ(hammer(sidecars_, "/sliding/x", key, 200), 30);
+  EXPECT_EQ(admitted_of(sidecars_, "/sliding/x", key, 200), 30);
   // Concurrent checks of one worker may share a script call, never need more than one each.
   const int calls = evalsha_calls(redis_);
   EXPECT_GT(calls, 0);
@@ -203,7 +187,7 @@ TEST_F(RedisRateLimitTest, FourSidecarsAdmitExactlyTheLimit) {
 // it holds are spent; the bound below allows for a worker whose client stopped first.
 TEST_F(RedisRateLimitTest, LeasesAdmitMostRequestsWithoutRedisAndNeverPastTheLimit) {
   const auto key = start_four_sidecars("leased");
-  const int admitted = hammer(sidecars_, "/leased/x", key, 1400);
+  const int admitted = admitted_of(sidecars_, "/leased/x", key, 1400);
   EXPECT_LE(admitted, 1000);
   EXPECT_GE(admitted, 1000 - 8 * 20);  // 4 sidecars x 2 workers, each holding at most 20
   EXPECT_LT(evalsha_calls(redis_), admitted / 2);
