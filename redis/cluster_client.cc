@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "redis/cluster_slot.h"
+#include "redis/owned_strings.h"
 
 namespace keygate::redis {
 namespace {
@@ -27,35 +28,9 @@ bool is_tryagain(const Result& result) {
          result.reply.str.starts_with("TRYAGAIN");
 }
 
-// The caller's arguments, kept for a retry after a MOVED or ASK: one buffer and one offset
-// table (the views the caller passed are gone once command() returns).
-class OwnedArgs {
- public:
-  explicit OwnedArgs(std::span<const std::string_view> args) {
-    std::size_t total = 0;
-    for (auto view : args) total += view.size();
-    bytes_.reserve(total);
-    ends_.reserve(args.size());
-    for (auto view : args) {
-      bytes_.append(view);
-      ends_.push_back(bytes_.size());
-    }
-  }
-  std::vector<std::string_view> views() const {
-    std::vector<std::string_view> out;
-    out.reserve(ends_.size());
-    std::size_t begin = 0;
-    for (auto end : ends_) {
-      out.emplace_back(bytes_.data() + begin, end - begin);
-      begin = end;
-    }
-    return out;
-  }
-
- private:
-  std::string bytes_;
-  std::vector<std::size_t> ends_;
-};
+// The caller's arguments, kept for a retry after a MOVED or ASK (the views the caller passed
+// are gone once command() returns).
+using OwnedArgs = OwnedStrings;
 
 bool is_script_command_impl(std::span<const std::string_view> args) {
   if (args.empty() || args[0].size() != 6) return false;

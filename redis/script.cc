@@ -5,6 +5,8 @@
 #include <mutex>
 #include <vector>
 
+#include "redis/owned_strings.h"
+
 namespace keygate::redis {
 namespace {
 
@@ -43,42 +45,16 @@ class EvalArgs {
   std::vector<std::string_view> views_;
 };
 
-// Keys and arguments kept for a second EVALSHA after the caller's views are gone: one buffer
-// and one offset table, since this copy is made on every call of the hot path.
+// Keys and arguments kept for a second EVALSHA after the caller's views are gone.
 class SavedArgs {
  public:
   SavedArgs(std::span<const std::string_view> keys, std::span<const std::string_view> args)
-      : key_count_(keys.size()) {
-    std::size_t total = 0;
-    for (auto view : keys) total += view.size();
-    for (auto view : args) total += view.size();
-    bytes_.reserve(total);
-    ends_.reserve(keys.size() + args.size());
-    for (auto view : keys) append(view);
-    for (auto view : args) append(view);
-  }
-
-  // Views into this object, which must stay put while they are used.
-  std::vector<std::string_view> views() const {
-    std::vector<std::string_view> out;
-    out.reserve(ends_.size());
-    std::size_t begin = 0;
-    for (auto end : ends_) {
-      out.emplace_back(bytes_.data() + begin, end - begin);
-      begin = end;
-    }
-    return out;
-  }
+      : strings_(keys, args), key_count_(keys.size()) {}
+  std::vector<std::string_view> views() const { return strings_.views(); }
   std::size_t key_count() const { return key_count_; }
 
  private:
-  void append(std::string_view view) {
-    bytes_.append(view);
-    ends_.push_back(bytes_.size());
-  }
-
-  std::string bytes_;
-  std::vector<std::size_t> ends_;
+  OwnedStrings strings_;
   std::size_t key_count_;
 };
 
