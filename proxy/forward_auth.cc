@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "proxy/identity_headers.h"
+
 namespace keygate::proxy {
 namespace {
 
@@ -29,17 +31,31 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
     method.assign(req.method_string());
     return std::nullopt;
   }
-  const auto uri = req.find(authorize.uri_header);
-  if (uri == req.end())
+  // One pass over the fields for the three names (a front proxy sends many headers, and a
+  // lookup by name in Beast's tree compares them character by character).
+  std::optional<std::string_view> uri, original_method, host;
+  for (const auto& field : req) {
+    const std::string_view name = field.name_string();
+    auto matches = [&](const std::string& wanted) {
+      return name.size() == wanted.size() && boost::beast::iequals(name, wanted);
+    };
+    if (!uri && matches(authorize.uri_header)) {
+      uri = field.value();
+    } else if (!original_method && matches(authorize.method_header)) {
+      original_method = field.value();
+    } else if (!host && matches(authorize.host_header)) {
+      host = field.value();
+    }
+  }
+  if (!uri)
     return missing(authorize.flavor == Flavor::nginx
                        ? "The check request has no X-Original-URI: set proxy_set_header "
                          "X-Original-URI $request_uri in the auth_request location"
                        : "The check request names no original URI (X-Forwarded-Uri)");
-  target.assign(uri->value());
-  const auto original_method = req.find(authorize.method_header);
-  method.assign(original_method != req.end() ? original_method->value() : req.method_string());
-  if (const auto host = req.find(authorize.host_header); host != req.end()) {
-    const std::string value(host->value());
+  target.assign(*uri);
+  method.assign(original_method ? *original_method : std::string_view(req.method_string()));
+  if (host) {
+    const std::string value(*host);  // set() replaces the field the view points into
     req.set(boost::beast::http::field::host, value);
   }
   return std::nullopt;
@@ -49,11 +65,14 @@ LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfi
   LocalAnswer answer;
   answer.status = 200;  // no body: nginx reuses a connection to keygate only after empty ones
   answer.headers.push_back({"X-Keygate-Status", "200"});
-  const auto& names = ctx.snapshot.config->identity_headers;
-  for (const auto* name : {&names.key_id, &names.org, &names.environment, &names.key_type,
-                           &names.scopes, &names.plan}) {
-    const auto it = ctx.header.find(*name);
-    if (it != ctx.header.end()) answer.headers.push_back({*name, std::string(it->value())});
+  if (ctx.key) {
+    const auto& config = *ctx.snapshot.config;
+    answer.headers.reserve(8);
+    for_each_identity_header(config.identity_headers, *ctx.key, ctx.org.get(),
+                             config.keys.default_plan,
+                             [&](std::string_view name, std::string_view value) {
+                               answer.headers.emplace_back(name, std::string(value));
+                             });
   }
   if (authorize.flavor == Flavor::envoy && ctx.route.config->auth.required) {
     std::string remove;

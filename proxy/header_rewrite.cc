@@ -64,6 +64,11 @@ bool poses_as_keygate_header(std::string_view name, bool has_underscore,
   return false;
 }
 
+ErrorSpec underscored_name_error() {
+  return ErrorSpec{400, "invalid_request_error", "bad_request",
+                   "Header names with underscores are not accepted"};
+}
+
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -104,6 +109,15 @@ void strip_hop_by_hop(Fields& fields, bool keep_upgrade) {
   if (!keep_upgrade) fields.erase(http::field::upgrade);
 }
 
+std::optional<ErrorSpec> refuse_underscored_names(const Fields& fields,
+                                                  const conf::HttpConfig& http_config) {
+  if (http_config.headers_with_underscores != conf::HttpConfig::Underscores::reject)
+    return std::nullopt;
+  for (const auto& field : fields)
+    if (field.name_string().find('_') != std::string_view::npos) return underscored_name_error();
+  return std::nullopt;
+}
+
 std::optional<ErrorSpec> clean_request_headers(Fields& fields, const conf::Config& config,
                                                bool keep_upgrade) {
   strip_hop_by_hop(fields, keep_upgrade);
@@ -112,8 +126,7 @@ std::optional<ErrorSpec> clean_request_headers(Fields& fields, const conf::Confi
     const std::string_view name = it->name_string();
     const bool has_underscore = name.find('_') != std::string_view::npos;
     if (has_underscore && underscores == conf::HttpConfig::Underscores::reject)
-      return ErrorSpec{400, "invalid_request_error", "bad_request",
-                       "Header names with underscores are not accepted"};
+      return underscored_name_error();
     if ((has_underscore && underscores == conf::HttpConfig::Underscores::drop) ||
         poses_as_keygate_header(name, has_underscore, config.identity_headers)) {
       it = fields.erase(it);

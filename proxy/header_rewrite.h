@@ -38,6 +38,11 @@ bool connection_has_token(const Fields& fields, std::string_view token);
 std::optional<ErrorSpec> clean_request_headers(Fields& fields, const conf::Config& config,
                                                bool keep_upgrade);
 
+// Only the refusal of clean_request_headers: a 400 for a name with an underscore when
+// http.headers_with_underscores is "reject". For requests that are answered, not forwarded.
+std::optional<ErrorSpec> refuse_underscored_names(const Fields& fields,
+                                                  const conf::HttpConfig& http_config);
+
 // Who sent a request, as keygate establishes it from the connection and, for a peer in the
 // listener's trusted_proxies, from the X-Forwarded-For that peer vouches for.
 struct ClientOrigin {

@@ -300,7 +300,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       bad = read_original_request(req, *authorize, method, original_target_);
       target = original_target_;
     }
-    if (!bad) bad = clean_request_headers(req.base(), *snapshot.config, upgrade_);
+    // A check request is answered, never forwarded: of the hygiene only the refusal of
+    // underscored names applies to it (the identity in the answer comes from the key).
+    if (!bad)
+      bad = authorize ? refuse_underscored_names(req.base(), snapshot.config->http)
+                      : clean_request_headers(req.base(), *snapshot.config, upgrade_);
     if (!bad) bad = route_target(req, target, snapshot.config->http);
     if (bad) {
       worker_.state().metrics.rejected.with({std::string(bad->code)}).inc();
@@ -352,7 +356,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       parser.body_limit(max_body);
     }
 
-    ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_});
+    ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_,
+                               /*forwards=*/!authorize});
     if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
     if (authorize) {
       // The decision is the answer; an allowed one stays out of ctx->answer, so that usage

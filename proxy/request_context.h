@@ -33,12 +33,15 @@ struct RequestContext {
   boost::asio::ip::address client_address;
   std::string_view client_ip;  // owned by the session, which outlives the request
   std::string target;          // path + query as it will be sent upstream; steps may edit the query
+  // False for a check request (authorize mode): nothing is sent upstream, so the steps leave
+  // its headers alone and the answer carries the identity instead.
+  bool forwards = true;
 
   // Filled by the steps.
-  std::optional<LocalAnswer> answer;  // set: respond with it, do not forward
-  HeaderList response_headers;        // added to whatever response goes back (rate limits)
-  std::shared_ptr<const auth::KeyRecord> key;
-  std::shared_ptr<const auth::OrgRecord> org;
+  std::optional<LocalAnswer> answer{};  // set: respond with it, do not forward
+  HeaderList response_headers{};        // added to whatever response goes back (rate limits)
+  std::shared_ptr<const auth::KeyRecord> key{};
+  std::shared_ptr<const auth::OrgRecord> org{};
   std::string_view decision = "allowed";  // for the access log and metrics
 };
 

@@ -6,6 +6,7 @@
 
 #include "auth/auth_result.h"
 #include "auth/credential.h"
+#include "proxy/identity_headers.h"
 #include "proxy/policy_metrics.h"
 #include "proxy/worker.h"
 #include "proxy/worker_services.h"
@@ -82,19 +83,9 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
 void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names,
                           const auth::KeyRecord& key, const auth::OrgRecord* org,
                           std::string_view default_plan) {
-  fields.set(names.key_id, key.id);
-  fields.set(names.org, key.org);
-  fields.set(names.environment, key.environment);
-  fields.set(names.key_type, key.type);
-  std::string scopes;
-  for (const auto& scope : key.scopes) {
-    if (!scopes.empty()) scopes += ',';
-    scopes += scope;
-  }
-  fields.set(names.scopes, scopes);
-  const std::string_view plan =
-      org && !org->plan.empty() ? std::string_view(org->plan) : default_plan;
-  if (!plan.empty()) fields.set(names.plan, plan);  // no plans configured: none to name
+  for_each_identity_header(
+      names, key, org, default_plan,
+      [&](std::string_view name, std::string_view value) { fields.set(name, value); });
 }
 
 void answer_auth_failure(RequestContext& ctx, auth::AuthCode code) {
@@ -146,6 +137,8 @@ bool accept_authentication(WorkerServices& services, RequestContext& ctx,
     answer_auth_failure(ctx, decision.code);
     return false;
   }
+  // A check request (authorize mode) goes nowhere: its answer names the identity.
+  if (!ctx.forwards) return true;
   remove_credentials(ctx, ctx.route.config->auth);
   add_identity_headers(ctx.header, ctx.snapshot.config->identity_headers, *decision.key,
                        decision.org.get(), ctx.snapshot.config->keys.default_plan);

@@ -253,7 +253,8 @@ class EnvoyExtAuthzTest : public ::testing::Test {
     keygate_ = std::make_unique<KeygateProcess>(
         keygate_config(redis_.port(), "{flavor: envoy, path_prefix: /ext_authz}"));
   }
-  HttpResponse check(const std::string& method, const std::string& path, const std::string& key) {
+  HttpResponse check(const std::string& method, const std::string& path, const std::string& key,
+                     const std::string& extra_headers = "") {
     RawConnection raw(keygate_->proxy_port());
     std::string request = method + " /ext_authz" + path +
                           " HTTP/1.1\r\nhost: api.example.com\r\n"
@@ -261,7 +262,7 @@ class EnvoyExtAuthzTest : public ::testing::Test {
                           "6f8a5f0a-8d44-4a4b-9c5e-1d2f3a4b5c6d\r\nx-envoy-internal: true\r\n"
                           "x-forwarded-for: 203.0.113.7\r\nx-envoy-expected-rq-timeout-ms: 200\r\n";
     if (!key.empty()) request += "authorization: Bearer " + key + "\r\n";
-    request += "content-length: 0\r\n\r\n";
+    request += extra_headers + "content-length: 0\r\n\r\n";
     EXPECT_TRUE(raw.send(request));
     return raw.read_response(5s);
   }
@@ -279,6 +280,25 @@ TEST_F(EnvoyExtAuthzTest, AllowIs200WithHeadersToAddAndTheCredentialToRemove) {
   EXPECT_EQ(res.headers.value("x-keygate-scopes"), "read");
   EXPECT_EQ(res.headers.value("x-envoy-auth-headers-to-remove"), "authorization,x-api-key");
   EXPECT_EQ(res.headers.value("x-keygate-status"), "200");
+}
+
+// Envoy adds the answer's headers upstream: they name the key keygate validated, never what
+// the check request claimed in any spelling.
+TEST_F(EnvoyExtAuthzTest, TheAnswerNamesTheValidatedKeyWhateverTheCheckRequestClaims) {
+  const auto key =
+      create_key(keygate_->config_path(), {"--env", "live", "--type", "secret", "--scope", "read"});
+  const auto res = check("GET", "/read/x", key,
+                         "x-keygate-org: victim\r\nx_keygate_org: victim\r\n"
+                         "x-keygate-key-id: forged\r\nx-keygate-scopes: admin\r\n");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.headers.count("x-keygate-org"), 1u);
+  EXPECT_EQ(res.headers.value("x-keygate-org"), "acme");
+  EXPECT_NE(res.headers.value("x-keygate-key-id"), "forged");
+  EXPECT_TRUE(res.headers.value("x-keygate-key-id").starts_with("key_"))
+      << res.headers.value("x-keygate-key-id");
+  EXPECT_EQ(res.headers.value("x-keygate-scopes"), "read");
+  EXPECT_EQ(res.headers.count("x-keygate-scopes"), 1u);
+  EXPECT_EQ(res.headers.count("x_keygate_org"), 0u);
 }
 
 TEST_F(EnvoyExtAuthzTest, DenyCarriesTheStatusBodyAndHeadersEnvoyPassesToTheClient) {
