@@ -13,12 +13,12 @@
 #include <utility>
 #include <vector>
 
-#include "redis/argv.h"
 #include "redis/async_connection.h"
 #include "redis/cluster_client.h"
 #include "redis/deadline_queues.h"
 #include "redis/redis_client.h"
 #include "redis/reply_convert.h"
+#include "redis/resp_command.h"
 
 namespace keygate::redis {
 namespace {
@@ -69,9 +69,12 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
       result.reply.str = "ERR empty command";
       return complete(std::move(cb), std::move(result));
     }
-    Argv argv(args);
-    if (redisAsyncCommandArgv(context, &on_reply_hook, this, argv.count(), argv.pointers(),
-                              argv.lengths()) != REDIS_OK) {
+    formatted_.clear();
+    append_command(formatted_, args);
+    const bool sent = redisAsyncFormattedCommand(context, &on_reply_hook, this, formatted_.data(),
+                                                 formatted_.size()) == REDIS_OK;
+    if (formatted_.capacity() > kMaxKeptCommandBytes) std::string().swap(formatted_);
+    if (!sent) {
       ++stats_.disconnected;  // hiredis is already tearing the context down
       return fail(std::move(cb), Status::disconnected);
     }
@@ -221,6 +224,10 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
   bool flush_posted_ = false;
   bool stopped_ = false;
   ClientStats stats_;
+  // The command being handed to hiredis, which copies it: kept for its capacity, unless a
+  // rare large command grew it past kMaxKeptCommandBytes.
+  std::string formatted_;
+  static constexpr std::size_t kMaxKeptCommandBytes = 64 * 1024;
 };
 
 }  // namespace
