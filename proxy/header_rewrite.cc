@@ -2,9 +2,11 @@
 
 #include <array>
 #include <boost/container/small_vector.hpp>
+#include <charconv>
 #include <random>
 
 #include "proxy/ascii.h"
+#include "proxy/http_head.h"
 
 namespace keygate::proxy {
 namespace {
@@ -196,6 +198,68 @@ void set_framing(Fields& fields, boost::optional<std::uint64_t> content_length, 
   } else if (content_length) {
     fields.insert(http::field::content_length, std::to_string(*content_length));
   }
+}
+
+void append_forwarded_response_head(std::string& out, const ResponseHeader& res, unsigned version,
+                                    std::span<const std::pair<std::string_view, std::string>> added,
+                                    std::string_view request_id,
+                                    boost::optional<std::uint64_t> content_length,
+                                    bool keep_alive) {
+  boost::container::small_vector<std::string_view, 8> named;  // by Connection: hop-by-hop too
+  for (auto it = res.find(http::field::connection);
+       it != res.end() && it->name() == http::field::connection; ++it)
+    for_each_token(it->value(), [&](std::string_view t) {
+      if (!protected_from_connection(t)) named.push_back(t);
+    });
+  auto is_named = [](std::string_view name, auto&& names) {
+    for (std::string_view other : names)
+      if (name.size() == other.size() && iequals(name, other)) return true;
+    return false;
+  };
+  auto is_added = [&](std::string_view name) {
+    if (name.size() == 12 && iequals(name, "x-request-id")) return true;
+    for (const auto& [other, value] : added)
+      if (name.size() == other.size() && iequals(name, other)) return true;
+    return false;
+  };
+
+  append_status_line(out, version, res.result_int(), res.reason());
+  for (const auto& field : res) {
+    switch (field.name()) {
+      case http::field::connection:
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::proxy_authenticate:
+      case http::field::proxy_authorization:
+      case http::field::upgrade:
+      case http::field::content_length:
+      case http::field::transfer_encoding:
+        continue;
+      default:
+        break;
+    }
+    const std::string_view name = field.name_string();
+    if (is_added(name) || (!named.empty() && is_named(name, named))) continue;
+    append_field(out, name, field.value());
+  }
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    const std::string_view name = added[i].first;
+    bool replaced_later = name.size() == 12 && iequals(name, "x-request-id");
+    for (std::size_t j = i + 1; j < added.size() && !replaced_later; ++j)
+      replaced_later = name.size() == added[j].first.size() && iequals(name, added[j].first);
+    if (!replaced_later) append_field(out, name, added[i].second);
+  }
+  append_field(out, "X-Request-Id", request_id);
+  if (content_length) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *content_length).ptr;
+    append_field(out, "Content-Length", std::string_view(digits, end - digits));
+  }
+  if (version >= 11 && !keep_alive) append_field(out, "Connection", "close");
+  if (version < 11 && keep_alive) append_field(out, "Connection", "keep-alive");
+  out += "\r\n";
 }
 
 void ensure_request_id(Fields& fields, std::string& id) {

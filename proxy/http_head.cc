@@ -47,9 +47,4 @@ void append_request_head(std::string& out, std::string_view method, std::string_
   append_fields_and_end(out, fields);
 }
 
-void append_response_head(std::string& out, const ResponseHeader& res) {
-  append_status_line(out, res.version(), res.result_int(), res.reason());
-  append_fields_and_end(out, res);
-}
-
 }  // namespace keygate::proxy

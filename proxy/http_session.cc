@@ -630,32 +630,21 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool switching = outcome.status == 101 && upgrade;
     const bool upstream_keep_alive = res.keep_alive() && !switching;
     const bool response_has_length = rp->content_length().has_value();
-    strip_hop_by_hop(res.base(), switching);
-    for (const auto& [name, value] : ctx.response_headers) res.set(name, value);
-    res.set("X-Request-Id", request_id_);
-    res.version(version);
-
-    if (switching) {
-      res.set(http::field::connection, "upgrade");
-      co_return co_await tunnel(std::move(conn), res, limits.idle_timeout, outcome);
-    }
-
     // A close-delimited upstream body must not end a keep-alive client connection: re-frame
     // it as chunked (HTTP/1.1) or close after it (HTTP/1.0).
     const bool has_body = !is_head && outcome.status != 204 && outcome.status != 304;
+    const bool rechunk = has_body && !response_has_length && version >= 11;
     bool keep_client =
         client_keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
     if (has_body && !response_has_length && version < 11) keep_client = false;
-    set_framing(res.base(), rp->content_length(),
-                has_body && !response_has_length && version >= 11);
-    res.keep_alive(keep_client);
 
     // The common case: a body of known length that is already here (or none). It is parsed
     // now and leaves with the head in one write; the upstream connection goes back to the
-    // pool before that write.
+    // pool before that write. The head is written from the upstream's in one pass.
     const auto remaining = rp->content_length_remaining();
-    if (!res.chunked() && (rp->is_done() || (remaining && *remaining <= kRelayBufferBytes &&
-                                             conn->buffer.size() >= *remaining))) {
+    if (!switching && !rechunk &&
+        (rp->is_done() ||
+         (remaining && *remaining <= kRelayBufferBytes && conn->buffer.size() >= *remaining))) {
       std::size_t body_bytes = 0;
       if (!rp->is_done()) {
         if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
@@ -676,7 +665,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       }
       release_upstream(*pool, std::move(conn), upstream_keep_alive);
       head_.clear();
-      append_response_head(head_, res);
+      append_forwarded_response_head(head_, res, version, ctx.response_headers, request_id_,
+                                     rp->content_length(), keep_client);
       arm(limits.body_timeout);
       const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
                                                      asio::buffer(relay_buffer_.get(), body_bytes)};
@@ -686,6 +676,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       outcome.bytes_out += body_bytes;
       co_return !ec && keep_client;
     }
+
+    strip_hop_by_hop(res.base(), switching);
+    for (const auto& [name, value] : ctx.response_headers) res.set(name, value);
+    res.set("X-Request-Id", request_id_);
+    res.version(version);
+    if (switching) {
+      res.set(http::field::connection, "upgrade");
+      co_return co_await tunnel(std::move(conn), res, limits.idle_timeout, outcome);
+    }
+    set_framing(res.base(), rp->content_length(), rechunk);
+    res.keep_alive(keep_client);
 
     auto& rsr = response_serializer_.emplace(res);
     // When body bytes are already here (or there are none), the header leaves with the first

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/write.hpp>
+#include <sstream>
+
 namespace keygate::proxy {
 namespace {
 
@@ -146,6 +151,61 @@ TEST(SetFraming, OneNormalisedLengthOrChunkedOrNothing) {
   none.insert("Content-Length", "10");
   set_framing(none, boost::none, false);
   EXPECT_EQ(count(none, "content-length"), 0u);
+}
+
+// The one-pass head must be what editing the upstream's head in place and serializing it with
+// Beast gives, for every kind of field the edits touch.
+TEST(ForwardedResponseHead, SameBytesAsEditingTheHeadInPlace) {
+  using Response = http::response<http::empty_body, Fields>;
+  auto upstream = [] {
+    Response res{http::status::ok, 11};
+    res.reason("Fine");
+    res.insert("Server", "up");
+    res.insert("Connection", "keep-alive, X-Internal, content-length");
+    res.insert("X-Internal", "secret");
+    res.insert("Keep-Alive", "timeout=5");
+    res.insert("Transfer-Encoding", "identity");
+    res.insert("Content-Length", "29");
+    res.insert("x-ratelimit-limit", "999");  // replaced by keygate's
+    res.insert("X-Request-Id", "upstream-id");
+    res.insert("TE", "trailers");
+    res.insert("Trailer", "X-Checksum");
+    res.insert("Upgrade", "h2c");
+    res.insert("Proxy-Connection", "close");
+    res.insert("Set-Cookie", "a=1");
+    res.insert("set-cookie", "b=2");  // repeated fields stay, in order
+    return res;
+  };
+  const std::vector<std::pair<std::string_view, std::string>> added = {
+      {"X-RateLimit-Limit", "100"},
+      {"X-RateLimit-Remaining", "7"},
+      {"Retry-After", "1"},
+      {"X-RateLimit-Remaining", "6"}};  // a later one replaces an earlier one, as set() does
+  for (const unsigned version : {10u, 11u}) {
+    for (const bool keep_alive : {false, true}) {
+      for (const auto length :
+           {boost::optional<std::uint64_t>(29), boost::optional<std::uint64_t>()}) {
+        Response edited = upstream();
+        strip_hop_by_hop(edited.base());
+        for (const auto& [name, value] : added) edited.set(name, value);
+        edited.set("X-Request-Id", "req-1");
+        edited.version(version);
+        set_framing(edited.base(), length, false);
+        edited.keep_alive(keep_alive);
+        std::ostringstream expected;
+        expected << edited.base();
+
+        std::string head;
+        append_forwarded_response_head(head, upstream().base(), version, added, "req-1", length,
+                                       keep_alive);
+        EXPECT_EQ(head, expected.str()) << "version " << version << " keep_alive " << keep_alive;
+        EXPECT_EQ(head.find("X-Internal"), std::string::npos);
+        EXPECT_EQ(head.find("Remaining: 7"), std::string::npos);
+        EXPECT_NE(head.find("X-RateLimit-Remaining: 6\r\n"), std::string::npos);
+        EXPECT_EQ(head.find("upstream-id"), std::string::npos);
+      }
+    }
+  }
 }
 
 }  // namespace

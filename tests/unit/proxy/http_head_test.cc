@@ -29,23 +29,6 @@ TEST(HttpHead, RequestHeadMatchesBeast) {
   EXPECT_EQ(head, beast_bytes(req));
 }
 
-TEST(HttpHead, ResponseHeadMatchesBeastWithStoredAndDefaultReason) {
-  http::response<http::empty_body, Fields> res{http::status::ok, 11};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::content_length, "29");
-  std::string head;
-  append_response_head(head, res);
-  EXPECT_EQ(head, beast_bytes(res));
-  EXPECT_EQ(head.substr(0, 17), "HTTP/1.1 200 OK\r\n");
-
-  res.reason("Fine Thanks");
-  res.version(10);
-  head.clear();
-  append_response_head(head, res);
-  EXPECT_EQ(head, beast_bytes(res));
-  EXPECT_EQ(head.substr(0, 26), "HTTP/1.0 200 Fine Thanks\r\n");
-}
-
 TEST(HttpHead, StatusLineAndFieldsBuiltByHand) {
   std::string head;
   append_status_line(head, 11, 429, "Too Many Requests");
