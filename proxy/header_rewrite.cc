@@ -179,9 +179,17 @@ void set_forwarded_headers(Fields& fields, const ClientOrigin& origin, std::stri
     if (fields.find("x-forwarded-host") == fields.end() && !host.empty())
       fields.insert("X-Forwarded-Host", host);
   } else {
-    for (std::string_view name : {"forwarded", "x-forwarded-for", "x-forwarded-proto",
-                                  "x-forwarded-host", "x-forwarded-port"})
-      fields.erase(name);
+    // Clients rarely send any of these: one walk over the fields tells, before five searches.
+    bool sent_any = false;
+    for (const auto& field : fields) {
+      const std::string_view name = field.name_string();
+      sent_any = sent_any || field.name() == http::field::forwarded ||
+                 (name.size() > 12 && iequals(name.substr(0, 12), "x-forwarded-"));
+    }
+    if (sent_any)
+      for (std::string_view name : {"forwarded", "x-forwarded-for", "x-forwarded-proto",
+                                    "x-forwarded-host", "x-forwarded-port"})
+        fields.erase(name);
     // insert, not set: set() would search again for what was just erased.
     fields.insert("X-Forwarded-For", peer_ip);
     fields.insert("X-Forwarded-Proto", scheme);

@@ -83,9 +83,10 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
 void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names,
                           const auth::KeyRecord& key, const auth::OrgRecord* org,
                           std::string_view default_plan) {
+  // insert, not set: clean_request_headers removed every client spelling of these already.
   for_each_identity_header(
       names, key, org, default_plan,
-      [&](std::string_view name, std::string_view value) { fields.set(name, value); });
+      [&](std::string_view name, std::string_view value) { fields.insert(name, value); });
 }
 
 void answer_auth_failure(RequestContext& ctx, auth::AuthCode code) {

@@ -15,7 +15,8 @@ namespace {
 std::string hiredis_format(const std::vector<std::string_view>& args) {
   Argv argv(args);
   char* target = nullptr;
-  const long long n = redisFormatCommandArgv(&target, argv.count(), argv.pointers(), argv.lengths());
+  const long long n =
+      redisFormatCommandArgv(&target, argv.count(), argv.pointers(), argv.lengths());
   std::string out(target, static_cast<std::size_t>(n));
   redisFreeCommand(target);
   return out;
