@@ -146,19 +146,28 @@ ClientOrigin resolve_client_origin(const Fields& fields, const boost::asio::ip::
   origin.peer_trusted = true;
   // Right to left: each hop that is a trusted proxy vouches for the address before it.
   boost::container::small_vector<std::string_view, 8> hops;
-  for (auto it = fields.find("x-forwarded-for");
-       it != fields.end() && iequals(it->name_string(), "x-forwarded-for"); ++it)
-    for_each_token(it->value(), [&](std::string_view t) { hops.push_back(t); });
+  for (const auto& field : fields) {
+    const std::string_view name = field.name_string();
+    if (name.size() == 15 && iequals(name, "x-forwarded-for"))
+      for_each_token(field.value(), [&](std::string_view t) { hops.push_back(t); });
+  }
   auto candidate = peer;
+  std::string_view candidate_text;  // as sent, when that is already the canonical form
   for (auto hop = hops.rbegin(); hop != hops.rend() && trusted(candidate, cidrs); ++hop) {
+    // Dotted quads are parsed as such (make_address tries IPv6 first); inet_pton's IPv4 form
+    // admits no leading zeros, so the text of one that parses is its canonical text.
     boost::system::error_code ec;
-    const auto address = boost::asio::ip::make_address(std::string(*hop), ec);
+    const bool v6 = hop->find(':') != std::string_view::npos;
+    const std::string text(*hop);
+    const auto address = v6 ? boost::asio::ip::address(boost::asio::ip::make_address_v6(text, ec))
+                            : boost::asio::ip::address(boost::asio::ip::make_address_v4(text, ec));
     if (ec) break;  // not an address: keep the last one a trusted hop vouched for
     candidate = address;
+    candidate_text = v6 ? std::string_view() : *hop;
   }
   if (candidate != peer) {
     origin.address = candidate;
-    origin.ip = candidate.to_string();
+    origin.ip = candidate_text.empty() ? candidate.to_string() : std::string(candidate_text);
   }
   return origin;
 }

@@ -133,6 +133,22 @@ TEST(ForwardedHeaders, GarbageInTheChainStopsTheWalk) {
   EXPECT_EQ(direct.ip, "192.0.2.1");
 }
 
+// The client address is reported in its canonical text: IPv6 as inet_ntop writes it, and a
+// dotted quad with leading zeros (which some parsers read as octal) is not an address.
+TEST(ForwardedHeaders, TheClientAddressIsCanonicalText) {
+  std::vector<auth::Cidr> trusted{*auth::Cidr::parse("10.0.0.0/8")};
+  const auto peer = boost::asio::ip::make_address("10.0.0.2");
+  Fields v6;
+  v6.insert("x-forwarded-for", "2001:DB8:0:0::7");
+  EXPECT_EQ(resolve_client_origin(v6, peer, "10.0.0.2", trusted).ip, "2001:db8::7");
+  Fields zeros;
+  zeros.insert("X-Forwarded-For", "010.0.0.1, 10.1.1.1");
+  EXPECT_EQ(resolve_client_origin(zeros, peer, "10.0.0.2", trusted).ip, "10.1.1.1");
+  Fields v4;
+  v4.insert("X-FORWARDED-FOR", "198.51.100.20");
+  EXPECT_EQ(resolve_client_origin(v4, peer, "10.0.0.2", trusted).ip, "198.51.100.20");
+}
+
 TEST(SetFraming, OneNormalisedLengthOrChunkedOrNothing) {
   Fields fields;
   fields.insert("Content-Length", "005");
