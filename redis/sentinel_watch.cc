@@ -151,6 +151,7 @@ void SentinelWatch::learn(const NodeAddress& master) {
   known_ = master;
   if (waiter_) {
     fresh_ = false;
+    ++query_;  // answers still on their way are older than this one
     boost::asio::post(executor_,
                       [found = std::move(waiter_), master] { found(master, std::string()); });
     waiter_ = nullptr;
@@ -167,6 +168,7 @@ void SentinelWatch::learn(const NodeAddress& master) {
 
 void SentinelWatch::fail_waiter(const std::string& error) {
   if (!waiter_) return;
+  ++query_;
   boost::asio::post(executor_, [found = std::move(waiter_), error] { found(std::nullopt, error); });
   waiter_ = nullptr;
 }

@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 
 #include "redis/argv.h"
@@ -49,6 +50,8 @@ class BlockingClient final : public SyncClient {
       auto master = ask_sentinels(config_, error);
       if (!master) return false;
       server = *master;
+      master_ = server;
+      asked_at_ = std::chrono::steady_clock::now();
     }
     ContextPtr context(redisConnectWithTimeout(server.host.c_str(), server.port,
                                                to_timeval(config_.connect_timeout)));
@@ -91,6 +94,7 @@ class BlockingClient final : public SyncClient {
     // sending it again could apply it twice (INCR). A connection the server closed while we were
     // idle (restart, idle timeout) is detected here, which is the drop this client survives.
     if (context_ && dropped_while_idle()) context_.reset();
+    if (context_ && master_moved()) context_.reset();
     if (!context_ && !connect(&last_error_)) return Result{Status::disconnected, {}};
     Argv argv(args);
     errno = 0;
@@ -140,6 +144,20 @@ class BlockingClient final : public SyncClient {
     return true;
   }
 
+  // A master that failed over while still reachable keeps accepting writes until the sentinels
+  // demote it, seconds later. This client holds no subscription, so it asks again before a
+  // command when its answer is over a second old: a round trip per second at most, off the data
+  // path.
+  bool master_moved() {
+    if (config_.sentinels.empty()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - asked_at_ < std::chrono::seconds(1)) return false;
+    asked_at_ = now;
+    std::string ignored;
+    auto master = ask_sentinels(config_, &ignored);
+    return master && (master->host != master_.host || master->port != master_.port);
+  }
+
   // Between commands nothing should arrive: readability means EOF, an error, or stray bytes,
   // and none of them leaves the connection usable.
   bool dropped_while_idle() const {
@@ -151,6 +169,9 @@ class BlockingClient final : public SyncClient {
   conf::RedisConfig config_;
   std::string password_;
   ContextPtr context_;
+  // Sentinel: the master connected to and when the sentinels were last asked.
+  NodeAddress master_;
+  std::chrono::steady_clock::time_point asked_at_{};
   std::string last_error_;
 };
 
