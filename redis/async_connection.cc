@@ -95,8 +95,9 @@ void AsyncConnection::restart_now(std::string reason) {
 void AsyncConnection::begin_attempt() {
   ++generation_;
   state_ = State::resolving;
-  // On a cluster (the Subscriber's case: classic PUBLISH reaches every node) any seed will do;
-  // each failed attempt moves on to the next one.
+  // On a cluster (the Subscriber's case: classic PUBLISH reaches every node) any seed will do,
+  // and so will any sentinel (SentinelWatch lists them as seeds); each failed attempt moves on
+  // to the next one.
   if (!config_.cluster_seeds.empty()) {
     const auto& seed = config_.cluster_seeds[failures_ % config_.cluster_seeds.size()];
     if (auto address = parse_node_address(seed)) {

@@ -57,9 +57,6 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   // Abandons the current connection or attempt and starts a new attempt at once, without the
   // backoff: the server moved (a sentinel announced a new master).
   void restart_now(std::string reason);
-
-  // Waiting for the backoff delay before the next attempt.
-  bool waiting() const { return state_ == State::waiting; }
   bool ready() const { return state_ == State::ready; }
   // Non-null only while ready().
   redisAsyncContext* context() const { return ready() ? context_ : nullptr; }

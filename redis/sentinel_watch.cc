@@ -26,7 +26,7 @@ SentinelWatch::SentinelWatch(boost::asio::any_io_executor executor, const conf::
   // every hook call.
   hooks.on_ready = [this](redisAsyncContext* context) { on_ready(context); };
   // sentinel_connection_config() lists the sentinels as seeds: AsyncConnection moves to the
-  // next one after each failure, and after each restart_now() below.
+  // next one after each failure.
   conf::RedisConfig watch = sentinel_connection_config(config);
   connection_ = AsyncConnection::create(executor_, watch, hooks);
   for (const std::string& sentinel : config.sentinels) {
