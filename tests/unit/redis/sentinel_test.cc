@@ -167,6 +167,43 @@ TEST_F(SentinelGroupTest, BlockingClientFollowsTheMaster) {
               static_cast<long long>(took.count()));
 }
 
+TEST_F(SentinelGroupTest, FollowsAKilledMasterWithASentinelFrozen) {
+  // The first sentinel listed accepts connections (the kernel does) and answers nothing: the
+  // clients must move on to the others, within their deadlines.
+  group_.sentinel(0).pause();
+  auto client = make_client(io_.get_executor(), sentinel_config(group_));
+  client->start();
+  until_write_lands(io_, *client, group_.server(0), "before", 10s);
+
+  group_.server(0).kill();
+  const auto killed = Clock::now();
+  // The two other sentinels are a quorum and a majority: they promote the replica.
+  const std::string replica = std::to_string(group_.server(1).port());
+  ASSERT_TRUE(run_until(
+      io_,
+      [&] {
+        Reply named = group_.sentinel(1).command(
+            {"SENTINEL", "get-master-addr-by-name", group_.master_name()});
+        return named.elements.size() == 2 && named.elements[1].str == replica;
+      },
+      30s));
+  const auto took = until_write_lands(io_, *client, group_.server(1), "after", 10s);
+  EXPECT_LE(took.count(), 2000);
+  std::printf(
+      "[ figures  ] master killed, a sentinel frozen: the client wrote on the new master "
+      "%lld ms after the kill\n",
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count()));
+
+  std::string error;
+  auto blocking = connect_sync(sentinel_config(group_), &error);
+  ASSERT_TRUE(blocking) << error;
+  EXPECT_TRUE(blocking->command({"SET", "sync-test", "after"}).ok()) << blocking->last_error();
+  EXPECT_EQ(group_.server(1).command({"GET", "sync-test"}).str, "after");
+  client->stop();
+  group_.sentinel(0).resume();
+}
+
 TEST_F(SentinelGroupTest, ANamedServerThatIsNotTheMasterIsRefused) {
   // Sentinels told that the replica is the master of "wrong": their answer is wrong, ROLE is
   // right.
