@@ -1,8 +1,9 @@
 // keygate on a real Sentinel-managed Redis (1 master, 1 replica, 3 sentinels; store kind redis:
 // key records, rate limits and usage all there). Keys created with the CLI are validated and a
 // limit is enforced; then the master is killed (SIGKILL) under traffic and keygate follows the
-// master the sentinels promote: no good key gets a 401, limits resume (exact) on the new master,
-// a revocation still reaches every sidecar fast, and the time to recover is measured.
+// master the sentinels promote: no good key gets a 401 (one sidecar serves its keys from
+// cache.stale_grace meanwhile), limits resume (exact) on the new master, a revocation still
+// reaches every sidecar fast, and the time to recover is measured.
 //
 // The recovery bound. After a kill, the sentinels need down-after-milliseconds (1 s here) to
 // call the master down, then agree, elect a leader and promote the replica (about 1-3 s more on
@@ -39,7 +40,9 @@ constexpr long long kBreakerOpenForMs = 500;
 constexpr long long kKeygatePartBoundMs = kConnectTimeoutMs + kBreakerOpenForMs + 1000;
 constexpr long long kRecoveryBoundMs = 20000;
 
-std::string config(std::uint16_t upstream_port, const RedisSentinelGroup& group) {
+// `extra` is appended (a cache section for one sidecar).
+std::string config(std::uint16_t upstream_port, const RedisSentinelGroup& group,
+                   const std::string& extra = {}) {
   std::string sentinels;
   for (const auto& address : group.sentinel_addresses())
     sentinels += (sentinels.empty() ? "\"" : ", \"") + address + "\"";
@@ -75,7 +78,7 @@ store:
          std::to_string(kConnectTimeoutMs) + R"(ms
     reconnect_min: 20ms
     reconnect_max: 200ms
-)";
+)" + extra;
 }
 
 std::string create_key(const std::string& config_path, const std::string& org) {
@@ -129,7 +132,12 @@ TEST(SentinelFailover, MasterKilledUnderTrafficKeygateFollowsTheNewMaster) {
   EchoUpstream upstream;
   std::vector<std::unique_ptr<KeygateProcess>> sidecars;
   for (int i = 0; i < 2; ++i)
-    sidecars.push_back(std::make_unique<KeygateProcess>(config(upstream.port(), group)));
+    sidecars.push_back(std::make_unique<KeygateProcess>(
+        config(upstream.port(), group,
+               // The second sidecar's cached keys go stale within the outage: they must be served
+               // from cache.stale_grace. The first keeps the default TTL (30 s), so its revocation
+               // below can only come through pub/sub.
+               i == 1 ? "cache: {positive_ttl: 300ms, stale_grace: 1h}\n" : "")));
 
   const std::string key = create_key(sidecars[0]->config_path(), "acme");
   ASSERT_FALSE(key.empty());
@@ -227,6 +235,20 @@ TEST(SentinelFailover, MasterKilledUnderTrafficKeygateFollowsTheNewMaster) {
       unauthorized.load(), ping_ok.load(), pings_during_outage, ping_503.load(), ping_other.load());
   EXPECT_LE(keygate_ms, kKeygatePartBoundMs);
   EXPECT_LE(recovery_ms, kRecoveryBoundMs);
+
+  // The second sidecar served its stale entries while there was no master.
+  {
+    const std::string metrics = http_get(sidecars[1]->admin_port(), "/metrics").body;
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(
+        metrics, match,
+        std::regex(R"(keygate_key_cache_lookups_total\{result="stale_hit"\} (\d+))")))
+        << metrics.substr(0, 2000);
+    const long long stale_hits = std::stoll(match[1]);
+    std::printf("[ figures  ] the short-TTL sidecar answered %lld requests from stale entries\n",
+                stale_hits);
+    EXPECT_GT(stale_hits, 0) << "stale_grace was not used during the outage";
+  }
 
   // Limits resume on the new master, exact on a fresh counter, and the counters are there.
   ASSERT_TRUE(limits_answer_everywhere(sidecars, key, 10s))
