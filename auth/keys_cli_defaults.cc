@@ -7,6 +7,7 @@
 #include "auth/file_key_store.h"
 #include "auth/keys_cli.h"
 #include "auth/redis_key_repository.h"
+#include "redis/redis_client.h"
 #include "redis/sync_client.h"
 
 namespace keygate::auth {
@@ -24,9 +25,8 @@ std::shared_ptr<KeyRepository> open_key_repository(const conf::Config& config, S
   std::unique_ptr<redis::SyncClient> client =
       redis::connect_sync(config.store.redis, &connect_error);
   if (!client) {
-    error = StoreStatus::error(StoreErrc::unavailable, "redis " + config.store.redis.host + ":" +
-                                                           std::to_string(config.store.redis.port) +
-                                                           ": " + connect_error);
+    error = StoreStatus::error(StoreErrc::unavailable,
+                               redis::describe_server(config.store.redis) + ": " + connect_error);
     return nullptr;
   }
   return std::make_shared<RedisKeyRepository>(std::move(client), config.store.redis);

@@ -8,6 +8,7 @@
 
 #include "auth/key_record_json.h"
 #include "auth/redis_key_schema.h"
+#include "redis/redis_client.h"
 #include "redis/script.h"
 
 namespace keygate::auth {
@@ -117,9 +118,7 @@ RedisKeyRepository::RedisKeyRepository(std::unique_ptr<redis::SyncClient> client
                                        const conf::RedisConfig& config, int max_attempts)
     : client_(std::move(client)),
       prefix_(redis_schema::record_prefix(config)),
-      where_(config.cluster_seeds.empty()
-                 ? "redis " + config.host + ":" + std::to_string(config.port)
-                 : "redis cluster"),
+      where_(redis::describe_server(config)),
       max_attempts_(std::max(1, max_attempts)) {}
 
 StoreResult<redis::Reply> RedisKeyRepository::checked(redis::Result result) const {

@@ -3,6 +3,7 @@
 #include "auth/key_record_json.h"
 #include "auth/redis_key_schema.h"
 #include "auth/usage_last_used.h"
+#include "redis/redis_client.h"
 
 namespace keygate::auth {
 namespace {
@@ -94,7 +95,7 @@ RedisUsageStore::RedisUsageStore(const conf::RedisConfig& config,
     : config_(config),
       records_(std::move(records)),
       connect_(std::move(connect)),
-      where_("redis " + config.host + ":" + std::to_string(config.port)) {
+      where_(redis::describe_server(config)) {
   if (!connect_)
     connect_ = [config](std::string* error) { return redis::connect_sync(config, error); };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on loopback: nginx direct (the ceiling), nginx as a plain reverse
 # proxy (the reference) and keygate (plain, authenticated, rate-limited with every request
-# checked in Redis, rate-limited with leases, over the limit), in the same run.
+# checked in Redis, rate-limited with leases, over the limit; rate-limited against a 3-master
+# Redis Cluster too), in the same run.
 # Bounded in time: each case runs ROUNDS times (default 5) for DURATION seconds (default 5)
 # after a one-second warm-up, about five minutes in all. Five rounds, because this shared
 # machine's speed drifts by 10-40% from minute to minute and a median of three still moved by
@@ -34,7 +35,8 @@ trap cleanup EXIT
 free_ports() { python3 -c 'import socket,sys
 s=[socket.socket() for _ in range(int(sys.argv[1]))]
 [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
-read -r UP NGX KG KGA RP NGXFA KGF PEER KG2 KGA2 UPT NGXT NGXU KGT <<<"$(free_ports 14)"
+read -r UP NGX KG KGA RP NGXFA KGF PEER KG2 KGA2 UPT NGXT NGXU KGT C1 C2 C3 CB1 CB2 CB3 KGC KGCA \
+  <<<"$(free_ports 22)"
 # TLS rows: an HTTPS upstream (nginx), nginx and keygate terminating TLS, and each as a
 # plain-HTTP front to the HTTPS upstream. One certificate for all, TLS 1.3, keep-alive.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -182,6 +184,15 @@ nginx -c "$WORK/ngx-proxy/nginx.conf" -p "$WORK/ngx-proxy"
 redis-server --port "$RP" --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
 PIDS+=($REDIS_PID)
+# A 3-master Redis Cluster beside it, for the rate-limited row on a cluster (each node's bus port
+# picked too: port + 10000 may be taken or out of range).
+for node in "$C1:$CB1" "$C2:$CB2" "$C3:$CB3"; do
+  mkdir -p "$WORK/cluster-${node%%:*}"
+  redis-server --port "${node%%:*}" --cluster-enabled yes --cluster-port "${node##*:}" \
+    --cluster-config-file "$WORK/cluster-${node%%:*}/nodes.conf" --dir "$WORK/cluster-${node%%:*}" \
+    --save "" --appendonly no --daemonize no >"$WORK/cluster-${node%%:*}.log" 2>&1 &
+  PIDS+=($!)
+done
 
 cat > "$WORK/keygate.yaml" <<YAML
 threads: 1
@@ -216,12 +227,36 @@ limits: {max_connections: 20000}
 cache: {max_entries: 200000}
 YAML
 
-for _ in $(seq 50); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+for port in "$RP" "$C1" "$C2" "$C3"; do
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+done
+redis-cli --cluster create "127.0.0.1:$C1" "127.0.0.1:$C2" "127.0.0.1:$C3" --cluster-yes >/dev/null
+for _ in $(seq 100); do  # until every node sees all slots served (at most 10 s)
+  formed=0
+  for port in "$C1" "$C2" "$C3"; do
+    redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' && formed=$((formed + 1))
+  done
+  [ "$formed" = 3 ] && break
+  sleep 0.1
+done
+[ "$formed" = 3 ] || { echo "the Redis Cluster did not form" >&2; exit 1; }
+# The same keygate settings on the cluster: counters spread over the masters by org.
+sed -e "s/port: $KG}/port: $KGC}/" -e "s/port: $KGA}/port: $KGCA}/" -e "/mode: authorize/d" \
+  -e "/tls: {cert_file/d" \
+  -e "s|^store: .*|store: {kind: redis, redis: {cluster: {seeds: [\"127.0.0.1:$C1\", \"127.0.0.1:$C2\", \"127.0.0.1:$C3\"]}}}|" \
+  "$WORK/keygate.yaml" >"$WORK/keygate-cluster.yaml"
 echo "creating 1000 keys..." >&2
 : > "$WORK/keys.txt"
 for i in $(seq 1000); do
   "$KEYGATE" keys create --config "$WORK/keygate.yaml" --org "org$((i % 50))" --name "k$i" \
     --env live --type secret 2>/dev/null | grep -oE 'sk_live_[0-9A-Za-z]{40}' >> "$WORK/keys.txt"
+done
+echo "creating 200 keys on the cluster..." >&2
+: > "$WORK/keys-cluster.txt"
+for i in $(seq 200); do
+  "$KEYGATE" keys create --config "$WORK/keygate-cluster.yaml" --org "org$((i % 50))" \
+    --name "k$i" --env live --type secret 2>/dev/null | grep -oE 'sk_live_[0-9A-Za-z]{40}' \
+    >> "$WORK/keys-cluster.txt"
 done
 
 ulimit -n "$(ulimit -Hn)"  # room for the idle client connections, below
@@ -237,7 +272,10 @@ sed -e "s/^threads: 1/threads: 2/" -e "s/port: $KG}/port: $KG2}/" -e "s/port: $K
 "$KEYGATE" serve --config "$WORK/keygate2.yaml" 2>"$WORK/keygate2.log" &
 KG2_PID=$!
 PIDS+=($KG2_PID)
-for admin in "$KGA" "$KGA2"; do
+"$KEYGATE" serve --config "$WORK/keygate-cluster.yaml" 2>"$WORK/keygate-cluster.log" &
+KGC_PID=$!
+PIDS+=($KGC_PID)
+for admin in "$KGA" "$KGA2" "$KGCA"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin/readyz" >/dev/null && break; sleep 0.1; done
 done
 
@@ -272,8 +310,8 @@ nginx_worker() { pgrep -P "$(cat "$1")" | head -1; }
 # shared machine the speed of the whole box drifts from minute to minute, and interleaving
 # exposes nginx and keygate to the same drift.
 CASES=()
-add_case() {  # name port path pid [key-mode] [count-evalsha] [scheme] [close]
-  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}|${7:-http}|${8:-}")
+add_case() {  # name port path pid [key-mode] [count-evalsha] [scheme] [close] [keys-file]
+  CASES+=("$1|$2|$3|$4|${5:-}|${6:-}|${7:-http}|${8:-}|${9:-$WORK/keys.txt}")
 }
 declare -A RPS P50 P99 CPU NON2XX IDLE
 # Per counted case: EVALSHA calls, Redis's own time inside them (us), the requests, and the
@@ -292,19 +330,19 @@ median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR] = $1} END 
 
 run_once() {  # case index
   local name port path pid mode count_evalsha
-  local scheme close
-  IFS='|' read -r name port path pid mode count_evalsha scheme close <<<"${CASES[$1]}"
+  local scheme close keys
+  IFS='|' read -r name port path pid mode count_evalsha scheme close keys <<<"${CASES[$1]}"
   local script=()
   [ -n "$mode" ] && script=(-s "$WORK/keys.lua")
   [ -n "$close" ] && script+=(-H "Connection: close")
-  KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
+  KEYS_FILE=$keys BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d1s "${script[@]}" "$scheme://127.0.0.1:$port$path" >/dev/null
   [ -n "$count_evalsha" ] && redis-cli -p "$RP" config resetstat >/dev/null
   local before after out reqs redis_before machine_before machine_after
   redis_before=$(cpu_ticks "$REDIS_PID")
   machine_before=$(machine_ticks)
   before=$(cpu_ticks "$pid")
-  out=$(KEYS_FILE=$WORK/keys.txt BENCH_PATH=$path KEY_MODE=$mode \
+  out=$(KEYS_FILE=$keys BENCH_PATH=$path KEY_MODE=$mode \
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$scheme://127.0.0.1:$port$path")
   after=$(cpu_ticks "$pid")
   machine_after=$(machine_ticks)
@@ -358,6 +396,11 @@ add_case "nginx to https upstream" "$NGXU" /plain/x "$NGX_PROXY_PID"
 add_case "keygate to https upstream" "$KG" /to-https/x "$KG_PID"
 add_case "nginx TLS new handshakes" "$NGXT" /plain/x "$NGX_PROXY_PID" "" "" https close
 add_case "keygate TLS new handshakes" "$KGT" /plain/x "$KG_PID" "" "" https close
+# Index 19: the rate-limited row against a 3-master Redis Cluster (its own keygate, one worker,
+# 200 keys of 50 orgs spread over the masters); EVALSHA and Redis CPU are counted on the single
+# Redis only, so this row has no Redis figures.
+add_case "keygate limited, cluster" "$KGC" /limited/x "$KGC_PID" valid "" http "" \
+  "$WORK/keys-cluster.txt"
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -405,6 +448,7 @@ ratio "keygate TLS + auth" 14 13 "nginx TLS"
 ratio "keygate to https upstream" 16 15 "nginx"
 ratio "keygate TLS new handshakes" 18 17 "nginx"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
+ratio "keygate limited, cluster" 19 6 "one Redis"
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"
   ratio "${CASES[$i]%%|*}" "$i" 4 "auth"

@@ -252,6 +252,11 @@ struct RedisConfig {
   // Redis Cluster (store.redis.cluster.seeds, "host:port" each): when not empty, host and port
   // are unused and the slot map is learnt from these nodes (docs/redis-schema.md, "Cluster").
   std::vector<std::string> cluster_seeds;
+  // Redis Sentinel (store.redis.sentinel): when `sentinels` ("host:port" each) is not empty,
+  // host and port are unused and the master named `sentinel_master` is asked of the sentinels
+  // and followed through failovers (docs/redis-schema.md, "Sentinel").
+  std::string sentinel_master;
+  std::vector<std::string> sentinels;
 };
 
 struct StoreConfig {

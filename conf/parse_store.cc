@@ -34,26 +34,57 @@ bool is_node_address(std::string_view text) {
   return value >= 1 && value <= 65535;
 }
 
-void parse_cluster(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) {
-  auto map = YamlMap::open(value, {"seeds"}, ctx.diag);
-  if (!map || !map->require("seeds")) return;
-  YamlValue seeds = map->get("seeds");
-  std::vector<YamlValue> items = read_list(seeds, "store redis cluster seed", ctx.diag);
-  if (items.empty() && seeds.node.IsSequence())
-    ctx.diag.error(seeds.mark, "store redis cluster seeds must list at least one host:port");
+// A non-empty list of distinct host:port; `what` names one item in messages
+// ("store redis cluster seed").
+void read_node_list(const YamlValue& list, const std::string& what, std::vector<std::string>& out,
+                    ParseContext& ctx) {
+  std::vector<YamlValue> items = read_list(list, what, ctx.diag);
+  if (items.empty() && list.node.IsSequence())
+    ctx.diag.error(list.mark, what + "s must list at least one host:port");
   for (const YamlValue& item : items) {
     auto text = read_string(item, ctx.diag);
     if (!text) continue;
     if (!is_node_address(*text)) {
-      ctx.diag.error(item.mark, "store redis cluster seed must be host:port, got '" + *text + "'");
+      ctx.diag.error(item.mark, what + " must be host:port, got '" + *text + "'");
       continue;
     }
-    if (std::find(redis.cluster_seeds.begin(), redis.cluster_seeds.end(), *text) !=
-        redis.cluster_seeds.end()) {
-      ctx.diag.error(item.mark, "store redis cluster seed '" + *text + "' is listed twice");
+    if (std::find(out.begin(), out.end(), *text) != out.end()) {
+      ctx.diag.error(item.mark, what + " '" + *text + "' is listed twice");
       continue;
     }
-    redis.cluster_seeds.push_back(*text);
+    out.push_back(*text);
+  }
+}
+
+void parse_cluster(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) {
+  auto map = YamlMap::open(value, {"seeds"}, ctx.diag);
+  if (!map || !map->require("seeds")) return;
+  read_node_list(map->get("seeds"), "store redis cluster seed", redis.cluster_seeds, ctx);
+}
+
+void parse_sentinel(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) {
+  auto map = YamlMap::open(value, {"master_name", "sentinels"}, ctx.diag);
+  if (!map) return;
+  if (map->require("master_name") && map->read("master_name", redis.sentinel_master)) {
+    // The name goes into SENTINEL commands and is matched against +switch-master messages,
+    // which separate their fields with spaces.
+    if (redis.sentinel_master.empty() ||
+        redis.sentinel_master.find_first_of(" \t\r\n") != std::string::npos)
+      ctx.diag.error(map->get("master_name").mark,
+                     "store redis sentinel master_name must be a non-empty name without spaces");
+  }
+  if (map->require("sentinels"))
+    read_node_list(map->get("sentinels"), "store redis sentinel", redis.sentinels, ctx);
+}
+
+// `topology` ("cluster", "sentinel") finds the servers itself: host and port would be ignored.
+void refuse_host_and_port(const YamlMap& map, std::string_view topology, std::string_view source,
+                          ParseContext& ctx) {
+  for (std::string_view single : {"host", "port"}) {
+    if (map.has(single))
+      ctx.diag.error(map.get(single).mark, "store redis " + std::string(single) +
+                                               " cannot be combined with " + std::string(topology) +
+                                               " (" + std::string(source) + ")");
   }
 }
 
@@ -61,7 +92,7 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
   auto map = YamlMap::open(value,
                            {"host", "port", "password_env", "database", "command_timeout",
                             "limiter_timeout", "limiter_batch", "connect_timeout", "reconnect_min",
-                            "reconnect_max", "key_prefix", "cluster", "tls"},
+                            "reconnect_max", "key_prefix", "cluster", "sentinel", "tls"},
                            ctx.diag);
   if (!map) return;
   if (map->read("host", redis.host) && redis.host.empty())
@@ -88,16 +119,21 @@ void parse_redis(const YamlValue& value, RedisConfig& redis, ParseContext& ctx) 
   if (map->has("cluster")) {
     parse_cluster(map->get("cluster"), redis, ctx);
     // A cluster is found through its seeds, and Redis Cluster has only database 0.
-    for (std::string_view single : {"host", "port"}) {
-      if (map->has(single))
-        ctx.diag.error(map->get(single).mark,
-                       "store redis " + std::string(single) +
-                           " cannot be combined with cluster (the nodes come from cluster seeds)");
-    }
+    refuse_host_and_port(*map, "cluster", "the nodes come from cluster seeds", ctx);
     if (map->has("database"))
       ctx.diag.error(map->get("database").mark,
                      "store redis database cannot be combined with cluster (Redis Cluster has "
                      "only database 0)");
+  }
+  if (map->has("sentinel")) {
+    if (map->has("cluster")) {
+      ctx.diag.error(map->get("sentinel").mark,
+                     "store redis sentinel cannot be combined with cluster (a cluster fails over "
+                     "by itself; choose one)");
+    } else {
+      parse_sentinel(map->get("sentinel"), redis, ctx);
+      refuse_host_and_port(*map, "sentinel", "the master's address comes from the sentinels", ctx);
+    }
   }
   parse_redis_tls(map->get("tls"), ctx);
 }

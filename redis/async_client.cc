@@ -31,6 +31,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
               const ClientOptions& options)
       : executor_(executor),
         options_(options),
+        follows_sentinel_(!config.sentinels.empty()),
         connection_(AsyncConnection::create(executor, config, {})),
         timer_(executor) {}
 
@@ -116,6 +117,11 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
     fifo_.pop_front();
     std::uint64_t seq = front_seq_++;
     if (reply) watch_for_stall();
+    // A master demoted under us (a failover whose announcement we missed) refuses writes
+    // without running them: find the master again.
+    if (reply && follows_sentinel_ && reply->type == REDIS_REPLY_ERROR &&
+        std::string_view(reply->str, reply->len).starts_with("READONLY"))
+      connection_->restart_now("the server refused a write (READONLY): no longer the master");
     if (entry.done) {
       if (reply) ++stats_.late_replies;
       return;
@@ -213,6 +219,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
 
   boost::asio::any_io_executor executor_;
   ClientOptions options_;
+  bool follows_sentinel_;
   std::shared_ptr<AsyncConnection> connection_;
   boost::asio::steady_timer timer_;
   Clock::time_point armed_for_ = Clock::time_point::max();

@@ -7,6 +7,9 @@
 #include <string_view>
 
 #include "redis/cluster_client.h"
+#include "redis/reply_convert.h"
+#include "redis/sentinel.h"
+#include "redis/sentinel_watch.h"
 
 namespace keygate::redis {
 namespace {
@@ -24,8 +27,17 @@ std::string read_password(const std::string& env_name) {
 std::shared_ptr<AsyncConnection> AsyncConnection::create(boost::asio::any_io_executor executor,
                                                          const conf::RedisConfig& config,
                                                          Hooks hooks) {
-  return std::shared_ptr<AsyncConnection>(
+  std::shared_ptr<AsyncConnection> connection(
       new AsyncConnection(std::move(executor), config, std::move(hooks)));
+  if (!config.sentinels.empty()) {
+    connection->sentinel_ = SentinelWatch::create(
+        connection->executor_, config,
+        [weak = std::weak_ptr<AsyncConnection>(connection)](const NodeAddress& master) {
+          if (auto self = weak.lock())
+            self->restart_now("the sentinels announced a new master: " + master.to_string());
+        });
+  }
+  return connection;
 }
 
 AsyncConnection::AsyncConnection(boost::asio::any_io_executor executor,
@@ -44,7 +56,9 @@ AsyncConnection::~AsyncConnection() {
 }
 
 void AsyncConnection::start() {
-  if (state_ == State::idle) begin_attempt();
+  if (state_ != State::idle) return;
+  if (sentinel_) sentinel_->start();
+  begin_attempt();
 }
 
 void AsyncConnection::stop() {
@@ -53,6 +67,7 @@ void AsyncConnection::stop() {
   ++generation_;
   timer_.cancel();
   resolver_.cancel();
+  if (sentinel_) sentinel_->stop();
   // hiredis fails the pending callbacks and calls hook_cleanup before this returns (or, from
   // inside a hiredis callback, as soon as that callback returns).
   if (context_) redisAsyncFree(context_);
@@ -64,11 +79,25 @@ void AsyncConnection::drop(std::string reason) {
   redisAsyncFree(context_);
 }
 
+void AsyncConnection::restart_now(std::string reason) {
+  if (state_ == State::stopped || state_ == State::idle) return;
+  last_error_ = std::move(reason);
+  retry_at_once_ = true;
+  if (context_) {
+    redisAsyncFree(context_);  // ends in on_context_gone(), which retries at once
+    return;
+  }
+  resolver_.cancel();
+  retry_at_once_ = false;
+  begin_attempt();
+}
+
 void AsyncConnection::begin_attempt() {
   ++generation_;
   state_ = State::resolving;
-  // On a cluster (the Subscriber's case: classic PUBLISH reaches every node) any seed will do;
-  // each failed attempt moves on to the next one.
+  // On a cluster (the Subscriber's case: classic PUBLISH reaches every node) any seed will do,
+  // and so will any sentinel (SentinelWatch lists them as seeds); each failed attempt moves on
+  // to the next one.
   if (!config_.cluster_seeds.empty()) {
     const auto& seed = config_.cluster_seeds[failures_ % config_.cluster_seeds.size()];
     if (auto address = parse_node_address(seed)) {
@@ -78,14 +107,36 @@ void AsyncConnection::begin_attempt() {
   }
   auto weak = weak_from_this();
   auto generation = generation_;
-  // One deadline covers resolving, connecting, AUTH and SELECT.
+  // One deadline covers asking the sentinels (with Sentinel), resolving, connecting, AUTH, SELECT
+  // and ROLE.
   timer_.expires_after(config_.connect_timeout);
   timer_.async_wait([weak, generation](const error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->generation_ != generation) return;
     self->on_connect_timeout();
   });
+  if (!sentinel_) return connect_host();
+  // The sentinels' answer is part of the attempt, under the same deadline.
+  state_ = State::locating;
+  sentinel_->locate(
+      [weak, generation](std::optional<NodeAddress> master, const std::string& error) {
+        auto self = weak.lock();
+        if (!self || self->generation_ != generation || self->state_ != State::locating) return;
+        if (!master) {
+          self->last_error_ = error;
+          self->schedule_retry();
+          return;
+        }
+        self->config_.host = master->host;
+        self->config_.port = master->port;
+        self->state_ = State::resolving;
+        self->connect_host();
+      });
+}
 
+void AsyncConnection::connect_host() {
+  auto weak = weak_from_this();
+  auto generation = generation_;
   error_code ec;
   auto address = boost::asio::ip::make_address(config_.host, ec);
   if (!ec) {
@@ -149,6 +200,12 @@ void AsyncConnection::connect_to(const boost::asio::ip::address& address) {
 
 void AsyncConnection::on_connect_timeout() {
   switch (state_) {
+    case State::locating:
+      last_error_ =
+          "timed out asking the sentinels where master '" + config_.sentinel_master + "' is";
+      if (auto why = sentinel_->last_error(); !why.empty()) last_error_ += " (" + why + ")";
+      schedule_retry();
+      break;
     case State::resolving:
       last_error_ = "timed out resolving " + config_.host;
       resolver_.cancel();
@@ -171,7 +228,9 @@ void AsyncConnection::schedule_retry() {
   ++generation_;
   auto weak = weak_from_this();
   auto generation = generation_;
-  timer_.expires_after(backoff_.next());
+  // After restart_now() the server moved: waiting would only prolong the outage.
+  timer_.expires_after(retry_at_once_ ? std::chrono::milliseconds(0) : backoff_.next());
+  retry_at_once_ = false;
   timer_.async_wait([weak, generation](const error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->generation_ != generation) return;
@@ -195,6 +254,14 @@ void AsyncConnection::on_connected() {
     if (redisAsyncCommandArgv(context_, &hook_handshake, this, 2, argv, lengths) == REDIS_OK)
       ++handshake_pending_;
   }
+  if (sentinel_) {
+    // The sentinels' answer may be stale (a demoted master still accepts connections): the
+    // server must say itself that it is the master. Doubles as the "Redis answered" check.
+    const char* argv[] = {"ROLE"};
+    const size_t lengths[] = {4};
+    if (redisAsyncCommandArgv(context_, &hook_role, this, 1, argv, lengths) == REDIS_OK)
+      ++handshake_pending_;
+  }
   if (handshake_pending_ == 0) {
     // Nothing to say yet, but "connected" should mean Redis answered, not just that the kernel
     // completed the TCP handshake (it does so for a frozen or still-loading server too).
@@ -214,6 +281,20 @@ void AsyncConnection::on_handshake_reply(const redisReply* reply) {
         "connection handshake (AUTH/SELECT/PING) refused: " + std::string(reply->str, reply->len);
     // Inside a hiredis callback: hiredis frees the context once this callback returns.
     redisAsyncFree(context_);
+    return;
+  }
+  if (--handshake_pending_ == 0) become_ready();
+}
+
+void AsyncConnection::on_role_reply(const redisReply* reply) {
+  if (handshake_pending_ <= 0) return;
+  Reply role = to_reply(*reply);
+  if (!is_master_role(role)) {
+    handshake_pending_ = 0;
+    last_error_ = config_.host + ":" + std::to_string(config_.port) +
+                  " named by the sentinels is not the master (ROLE: " +
+                  (role.is_error() ? role.str : role_name(role)) + ")";
+    redisAsyncFree(context_);  // inside a hiredis callback: freed once it returns
     return;
   }
   if (--handshake_pending_ == 0) become_ready();
@@ -334,6 +415,10 @@ void AsyncConnection::hook_connect(const redisAsyncContext* context, int status)
   auto* connection = static_cast<AsyncConnection*>(context->data);
   // On failure hiredis frees the context right after this returns; hook_cleanup retries.
   if (status == REDIS_OK) connection->on_connected();
+}
+
+void AsyncConnection::hook_role(redisAsyncContext*, void* reply, void* self) {
+  if (reply) static_cast<AsyncConnection*>(self)->on_role_reply(static_cast<redisReply*>(reply));
 }
 
 void AsyncConnection::hook_handshake(redisAsyncContext*, void* reply, void* self) {

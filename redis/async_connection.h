@@ -5,6 +5,11 @@
 // hiredis tears the context down. hiredis 0.14 has no timeouts, so the connect and handshake
 // share one steady timer, and failed attempts are retried after an exponential backoff.
 // Everything here runs on the one executor given at creation.
+//
+// With store.redis.sentinel the connection is to the current master: each attempt first asks
+// the sentinels where it is (the same deadline covers that), ROLE must answer "master" before
+// the connection counts as ready, and a +switch-master moves the connection at once
+// (redis/sentinel_watch.h).
 #pragma once
 
 #include <hiredis/async.h>
@@ -22,6 +27,8 @@
 #include "redis/backoff.h"
 
 namespace keygate::redis {
+
+class SentinelWatch;
 
 class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
  public:
@@ -47,7 +54,9 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   // Closes the current connection and reconnects after a backoff, e.g. when a subscription
   // was not confirmed in time.
   void drop(std::string reason);
-
+  // Abandons the current connection or attempt and starts a new attempt at once, without the
+  // backoff: the server moved (a sentinel announced a new master).
+  void restart_now(std::string reason);
   bool ready() const { return state_ == State::ready; }
   // Non-null only while ready().
   redisAsyncContext* context() const { return ready() ? context_ : nullptr; }
@@ -56,12 +65,14 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
  private:
-  enum class State { idle, resolving, connecting, handshaking, ready, waiting, stopped };
+  enum class State { idle, locating, resolving, connecting, handshaking, ready, waiting, stopped };
 
   AsyncConnection(boost::asio::any_io_executor executor, const conf::RedisConfig& config,
                   Hooks hooks);
 
   void begin_attempt();
+  void connect_host();
+  void on_role_reply(const redisReply* reply);
   void connect_to(const boost::asio::ip::address& address);
   void on_connect_timeout();
   void schedule_retry();
@@ -85,6 +96,7 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   static void hook_cleanup(void* self);
   static void hook_connect(const redisAsyncContext* context, int status);
   static void hook_handshake(redisAsyncContext* context, void* reply, void* self);
+  static void hook_role(redisAsyncContext* context, void* reply, void* self);
 
   boost::asio::any_io_executor executor_;
   conf::RedisConfig config_;
@@ -94,6 +106,7 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   boost::asio::steady_timer timer_;  // the attempt's deadline, or the backoff delay
   boost::asio::posix::stream_descriptor socket_;
   Backoff backoff_;
+  std::shared_ptr<SentinelWatch> sentinel_;  // with store.redis.sentinel only
 
   State state_ = State::idle;
   redisAsyncContext* context_ = nullptr;
@@ -105,7 +118,8 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool flush_posted_ = false;
-  bool writing_ = false;  // inside redisAsyncHandleWrite: on_writable re-arms by itself
+  bool writing_ = false;        // inside redisAsyncHandleWrite: on_writable re-arms by itself
+  bool retry_at_once_ = false;  // restart_now(): the next retry skips the backoff
   int handshake_pending_ = 0;
   std::uint64_t connects_ = 0;
   std::uint64_t failures_ = 0;  // attempts that failed or connections that dropped

@@ -81,6 +81,10 @@ std::shared_ptr<Client> make_client(boost::asio::any_io_executor executor,
 std::shared_ptr<Client> make_client(boost::asio::any_io_executor executor,
                                     const conf::RedisConfig& config, const ClientOptions& options);
 
+// How error messages name the configured Redis: "redis 10.0.0.1:6379", "redis cluster",
+// "redis sentinel master 'mymaster'".
+std::string describe_server(const conf::RedisConfig& config);
+
 // A dedicated connection in SUBSCRIBE mode. `on_message(channel, payload)` runs on the
 // executor for each message; `on_resubscribed()` runs after every (re)connection, since
 // messages published while disconnected are lost and the caller must resynchronise.

@@ -28,7 +28,9 @@ class SyncClient {
 
 // Returns null and fills `error` when the server cannot be reached within connect_timeout.
 // With config.cluster_seeds, a cluster client (redis/cluster_sync_client.cc) that routes each
-// command to the node owning its key's slot.
+// command to the node owning its key's slot. With config.sentinels, each connection is made
+// to the master the sentinels name (and ROLE confirms); a READONLY reply (the master was
+// demoted) is sent again once to the new one.
 std::unique_ptr<SyncClient> connect_sync(const conf::RedisConfig& config, std::string* error);
 std::unique_ptr<SyncClient> connect_cluster_sync(const conf::RedisConfig& config,
                                                  std::string* error);

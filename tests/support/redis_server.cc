@@ -111,6 +111,11 @@ RedisServer::RedisServer(Options options) : options_(std::move(options)) {
     throw std::runtime_error("cannot create a temporary directory for redis-server");
   directory_ = pattern;
   log_path_ = directory_ + "/redis.log";
+  if (!options_.config_file_text.empty()) {
+    std::ofstream config(directory_ + "/redis.conf");
+    config << options_.config_file_text;
+    if (!config) throw std::runtime_error("cannot write " + directory_ + "/redis.conf");
+  }
   launch(false);
 }
 
@@ -151,6 +156,11 @@ void RedisServer::spawn() {
                                     "--dir", directory_, "--logfile", "",
                                     // Tests make Redis slow on purpose with DEBUG SLEEP.
                                     "--enable-debug-command", "local"};
+  if (!options_.config_file_text.empty()) {
+    // The config file must come right after the binary.
+    words.insert(words.begin() + 1, directory_ + "/redis.conf");
+    if (options_.sentinel) words.insert(words.begin() + 2, "--sentinel");
+  }
   if (!options_.password.empty()) {
     words.push_back("--requirepass");
     words.push_back(options_.password);

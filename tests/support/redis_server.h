@@ -27,6 +27,10 @@ class RedisServer {
     std::string password;  // --requirepass; command() authenticates with it
     std::vector<std::string>
         extra_args;  // appended to the command line, e.g. {"--maxclients", "5"}
+    // Written to a config file in the server's directory, passed first on the command line
+    // and kept across restarts (a sentinel rewrites its own: it must be a writable file).
+    std::string config_file_text;
+    bool sentinel = false;  // `redis-server <config file> --sentinel`
   };
 
   RedisServer();
