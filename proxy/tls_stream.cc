@@ -1,16 +1,53 @@
 #include "proxy/tls_stream.h"
 
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <boost/asio/ssl/error.hpp>
 #include <cerrno>
 #include <climits>
 
 namespace keygate::proxy {
+namespace {
+
+// OpenSSL's socket BIO with one change: send(MSG_NOSIGNAL) instead of write(), so a peer that
+// went away is an EPIPE error, not a SIGPIPE that ends the process unless something ignored it.
+int send_without_sigpipe(BIO* bio, const char* data, int size) {
+  int fd = -1;
+  BIO_get_fd(bio, &fd);
+  errno = 0;
+  const auto sent = ::send(fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+  BIO_clear_retry_flags(bio);
+  if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    BIO_set_retry_write(bio);
+  return static_cast<int>(sent);
+}
+
+const BIO_METHOD* socket_method() {
+  static BIO_METHOD* method = [] {
+    const BIO_METHOD* base = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "keygate socket");
+    BIO_meth_set_write(m, send_without_sigpipe);
+    BIO_meth_set_read(m, BIO_meth_get_read(base));
+    BIO_meth_set_puts(m, BIO_meth_get_puts(base));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
+    BIO_meth_set_create(m, BIO_meth_get_create(base));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(base));
+    return m;
+  }();
+  return method;
+}
+
+}  // namespace
 
 TlsStream::TlsStream(Socket& socket, asio::ssl::context& context)
     : socket_(socket), ssl_(SSL_new(context.native_handle())) {
-  SSL_set_fd(ssl_, socket_.native_handle());
+  // OpenSSL's reads and writes must never block the worker.
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
+  BIO* bio = BIO_new(socket_method());
+  BIO_set_fd(bio, socket_.native_handle(), BIO_NOCLOSE);  // the socket closes itself
+  SSL_set_bio(ssl_, bio, bio);
   // Retries after a wait may come from another address (write_rest re-flattens) and a write
   // may end after whole records; buffers are released while a connection idles (as nginx
   // does), and one recv takes whatever has arrived rather than a record header first.

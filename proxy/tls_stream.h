@@ -1,5 +1,5 @@
 // TLS over a connection's non-blocking socket, the way nginx does it: OpenSSL reads and writes
-// the descriptor itself (SSL_set_fd) and the event loop is asked only to wait for readiness.
+// the descriptor itself (a socket BIO) and the event loop is asked only to wait for readiness.
 //
 // Why not asio::ssl::stream: it runs OpenSSL over a memory BIO pair and moves every byte
 // through it with an asynchronous socket operation of its own, and its write_some writes only
