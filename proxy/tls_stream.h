@@ -1,11 +1,11 @@
 // TLS over a connection's non-blocking socket, the way nginx does it: OpenSSL reads and writes
 // the descriptor itself (a socket BIO) and the event loop is asked only to wait for readiness.
 //
-// Why not asio::ssl::stream: it runs OpenSSL over a memory BIO pair and moves every byte
-// through it with an asynchronous socket operation of its own, and its write_some writes only
-// the first buffer of a sequence. A response leaving as head + body then became two records,
-// two send() calls and four handler runs; here it is one record and one send(), made at once
-// when the socket takes it (write_now), with no trip through the event loop.
+// Why not asio::ssl::stream: it runs OpenSSL over a memory BIO pair, copies every byte through
+// it, and completes every read and write through an asynchronous socket operation of its own,
+// so even a response the socket would take at once went through the event loop (one more
+// epoll_wait and several handler runs per request; measured in docs/tls.md). Here a response is
+// one record and one send(), made at once when the socket takes it (write_now).
 //
 // Operations:
 // - read_now / write_now: non-blocking attempts for the data path (would_block when the
