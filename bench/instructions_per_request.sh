@@ -49,7 +49,10 @@ Y
 nginx -c $W/up/nginx.conf -p $W/up & UPPID=$!
 trap 'kill $UPPID ${PXPID:-} ${KGPID:-} 2>/dev/null; sleep 0.5; rm -rf $W' EXIT
 sleep 0.5
-client() { curl -s -k -o /dev/null "$1://127.0.0.1:$2/${ROUTE:-plain}/x?[1-$3]"; }
+# CLOSE=1: Connection: close on every request, so each one is a new connection (and handshake).
+client() {
+  curl -s -k -o /dev/null ${CLOSE:+-H "Connection: close"} "$1://127.0.0.1:$2/${ROUTE:-plain}/x?[1-$3]"
+}
 measure() { # name scheme port pid
   client $2 $3 50
   timeout 60 callgrind_control -z $4 >/dev/null
@@ -65,11 +68,13 @@ for _ in $(seq 200); do curl -sf http://127.0.0.1:$KGA/readyz >/dev/null && brea
 measure "keygate plain" http $KGP $KGPID kg
 measure "keygate TLS" https $KGT $KGPID kg
 ROUTE=to-https measure "keygate to https upstream" http $KGP $KGPID kg
+CLOSE=1 measure "keygate TLS new handshakes" https $KGT $KGPID kg
 kill $KGPID; wait $KGPID 2>/dev/null || true; [ -n "${ONLY:-}" ] && exit 0
 valgrind --tool=callgrind --callgrind-out-file=$W/cg.px.out nginx -c $W/px/nginx.conf -p $W/px 2>$W/px.log & PXPID=$!
 for _ in $(seq 200); do curl -sf http://127.0.0.1:$NGX/ >/dev/null && break; sleep 0.2; done
 measure "nginx plain" http $NGX $PXPID px
 measure "nginx TLS" https $NGXT $PXPID px
+CLOSE=1 measure "nginx TLS new handshakes" https $NGXT $PXPID px
 kill $PXPID; wait $PXPID 2>/dev/null || true
 # syscalls
 sysc() { # name scheme port pid
