@@ -137,24 +137,23 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         buffer_.shrink_to_fit();
         arm(limits.idle_timeout);
         idle_ = true;
-        if (client_.is_tls()) {
-          // TLS may hold decrypted bytes the socket no longer shows, and cannot be read
-          // synchronously here: read through it (an idle TLS connection keeps a head buffer).
-          auto [ec, n] =
-              co_await client_.async_read_some(buffer_.prepare(kHeadReadBytes), nothrow_awaitable);
-          idle_ = false;
-          if (ec) break;
-          buffer_.commit(n);
-        } else {
-          auto [wait_ec] = co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
-          idle_ = false;
-          if (wait_ec) break;
-          boost::system::error_code ec;
-          const auto n = client_.tcp().read_some(buffer_.prepare(kHeadReadBytes), ec);
-          if (ec == asio::error::would_block) continue;  // woken without data: wait again
-          if (ec) break;
-          buffer_.commit(n);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        // TLS may hold decrypted bytes the socket no longer shows: those need no wait.
+        for (bool wait = !client_.has_buffered_input();; wait = true) {
+          if (wait) {
+            auto [wait_ec] =
+                co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
+            ec = wait_ec;
+            if (ec) break;
+          }
+          n = client_.read_some_now(buffer_.prepare(kHeadReadBytes), ec);
+          // Woken without data (or, over TLS, without a whole record): wait again.
+          if (ec != asio::error::would_block) break;
         }
+        idle_ = false;
+        if (ec) break;
+        buffer_.commit(n);
       }
 
       const auto started = Clock::now();

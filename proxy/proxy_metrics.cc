@@ -20,6 +20,11 @@ ProxyMetrics::ProxyMetrics()
       upstream_errors(registry.counter("keygate_upstream_errors_total",
                                        "Upstream failures by upstream and reason",
                                        {"upstream", "reason"})),
+      upstream_tls_handshakes(
+          registry.counter("keygate_upstream_tls_handshakes_total",
+                           "TLS handshakes with https upstreams, by upstream and whether they "
+                           "resumed an earlier session",
+                           {"upstream", "resumed"})),
       rejected(registry.counter("keygate_rejected_requests_total",
                                 "Requests refused before routing, by reason", {"reason"})),
       connections_open(

@@ -11,11 +11,12 @@ class ProxyMetrics {
 
   MetricsRegistry registry;
 
-  Family<Counter>& requests;            // route, class
-  Family<Histogram>& request_latency;   // route, class (end to end)
-  Family<Histogram>& upstream_latency;  // route (request sent -> response header)
-  Family<Counter>& upstream_errors;     // upstream, reason
-  Family<Counter>& rejected;            // reason (bad_request, headers_too_large, ...)
+  Family<Counter>& requests;                 // route, class
+  Family<Histogram>& request_latency;        // route, class (end to end)
+  Family<Histogram>& upstream_latency;       // route (request sent -> response header)
+  Family<Counter>& upstream_errors;          // upstream, reason
+  Family<Counter>& upstream_tls_handshakes;  // upstream, resumed (true: an earlier session)
+  Family<Counter>& rejected;                 // reason (bad_request, headers_too_large, ...)
   Gauge& connections_open;
   Counter& connections_total;
   Family<Counter>& config_reloads;  // result

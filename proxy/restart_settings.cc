@@ -1,5 +1,6 @@
 #include "proxy/restart_settings.h"
 
+#include <algorithm>
 #include <tuple>
 
 namespace keygate::proxy {
@@ -7,6 +8,16 @@ namespace {
 
 auto fields(const conf::ListenerConfig& l) {
   return std::tie(l.address, l.port);
+}
+// Every TLS setting but the certificates' contents, which reload from the same files (the
+// listener's TLS context is made once, with these paths and protocol settings).
+auto fields(const conf::TlsCertificateConfig& c) {
+  return std::tie(c.server_names, c.cert_file, c.key_file);
+}
+auto fields(const conf::ListenerTlsConfig& t) {
+  return std::tie(t.enabled, t.cert_file, t.key_file, t.min_version, t.ciphers, t.ciphersuites,
+                  t.alpn, t.client_ca_file, t.require_client_cert, t.handshake_timeout,
+                  t.max_handshakes);
 }
 auto fields(const conf::AdminConfig& a) {
   return std::tie(a.address, a.port, a.enabled, a.token_env, a.token_file);
@@ -34,6 +45,18 @@ bool same_listeners(const conf::Config& a, const conf::Config& b) {
   return true;
 }
 
+bool same_listener_tls(const conf::Config& a, const conf::Config& b) {
+  const auto n = std::min(a.listeners.size(), b.listeners.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& x = a.listeners[i].tls;
+    const auto& y = b.listeners[i].tls;
+    if (fields(x) != fields(y) || x.certificates.size() != y.certificates.size()) return false;
+    for (std::size_t c = 0; c < x.certificates.size(); ++c)
+      if (fields(x.certificates[c]) != fields(y.certificates[c])) return false;
+  }
+  return true;
+}
+
 bool same_store(const conf::StoreConfig& a, const conf::StoreConfig& b) {
   return a.kind == b.kind && a.file_path == b.file_path && a.redis_enabled == b.redis_enabled &&
          fields(a.redis) == fields(b.redis);
@@ -47,6 +70,7 @@ std::vector<std::string> settings_needing_restart(const conf::Config& running,
   // In the order of the configuration reference.
   if (running.threads != loaded.threads) out.emplace_back("threads");
   if (!same_listeners(running, loaded)) out.emplace_back("listeners");
+  if (!same_listener_tls(running, loaded)) out.emplace_back("listeners.tls");
   if (fields(running.admin) != fields(loaded.admin)) out.emplace_back("admin");
   if (fields(running.access_log) != fields(loaded.access_log)) out.emplace_back("access_log");
   if (running.keys.hash != loaded.keys.hash || running.keys.pepper_env != loaded.keys.pepper_env ||

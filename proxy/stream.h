@@ -2,23 +2,21 @@
 // was called. The session and the upstream pool hold this one type, so plain HTTP and HTTPS
 // share every line of the request path; each I/O call costs one predictable branch.
 //
-// The TLS layer refers to the socket (asio::ssl::stream<Socket&>), so the socket stays
-// reachable for what only it knows (options, endpoints, the descriptor) and a Stream is not
-// movable: it lives inside the session or the pooled connection that owns it.
+// The TLS layer (tls_stream.h) refers to the socket, so the socket stays reachable for what
+// only it knows (options, endpoints, the descriptor) and a Stream is not movable: it lives
+// inside the session or the pooled connection that owns it.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <memory>
 #include <utility>
 
 #include "proxy/asio_aliases.h"
 #include "proxy/socket_write.h"
+#include "proxy/tls_stream.h"
 
 namespace keygate::proxy {
-
-using TlsStream = asio::ssl::stream<Socket&>;
 
 class Stream {
  public:
@@ -52,6 +50,18 @@ class Stream {
     return socket_.async_write_some(buffers, std::forward<Token>(token));
   }
 
+  // Bytes a read can have without waiting for the socket (TLS buffers what it decrypted).
+  bool has_buffered_input() const { return tls_ && tls_->has_buffered_input(); }
+  // Non-blocking: what can be read now, or would_block.
+  std::size_t read_some_now(asio::mutable_buffer buffer, boost::system::error_code& ec) {
+    if (tls_) return tls_->read_now(buffer, ec);
+    return socket_.read_some(buffer, ec);
+  }
+  // Before a deliberate close of a TLS connection: close_notify if the socket takes it now.
+  void send_close_notify() {
+    if (tls_) tls_->send_close_notify();
+  }
+
   // What the session and the pool ask of the socket underneath, whatever the layer.
   void cancel(boost::system::error_code& ec) { socket_.cancel(ec); }
   void close(boost::system::error_code& ec) { socket_.close(ec); }
@@ -74,14 +84,15 @@ class Stream {
   std::unique_ptr<TlsStream> tls_;
 };
 
-// send_now/write_rest (socket_write.h) for a Stream. A synchronous write into a TLS stream
-// over a non-blocking socket could leave a record half-sent, so TLS sends nothing now and
-// the whole message goes through the asynchronous write.
+// send_now/write_rest (socket_write.h) for a Stream. Over TLS the pieces leave as one record
+// (up to TlsStream::kFlattenBytes); when OpenSSL has to wait, nothing counts as sent and
+// write_rest offers the same bytes again, as OpenSSL requires of a retried write.
 template <class Buffers>
 std::size_t send_now(Stream& stream, const Buffers& buffers, boost::system::error_code& ec) {
-  if (stream.is_tls()) {
-    ec = {};
-    return 0;
+  if (auto* tls = stream.tls()) {
+    const std::size_t sent = tls->write_now(buffers, ec);
+    if (ec == asio::error::would_block) ec = {};
+    return sent;
   }
   return send_now(stream.tcp(), buffers, ec);
 }

@@ -70,13 +70,19 @@ std::unique_ptr<TlsClientContext> TlsClientContext::create(const conf::UpstreamC
   return out;
 }
 
+// The pool's session is a copy that no connection holds: OpenSSL marks a connection's own
+// session not resumable when the connection ends without close_notify (SSL_free ->
+// ssl_clear_bad_session), which is how upstreams' idle connections usually end. Kept as the
+// connection's object, one such close would make every later reconnect a full handshake.
 int TlsClientContext::remember_session(SSL* ssl, SSL_SESSION* session) {
   auto* self =
       static_cast<TlsClientContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), owner_index()));
   if (!self) return 0;
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (!copy) return 0;
   if (self->session_) SSL_SESSION_free(self->session_);
-  self->session_ = session;
-  return 1;  // we keep the reference
+  self->session_ = copy;
+  return 0;  // OpenSSL keeps (and frees) its own reference
 }
 
 void TlsClientContext::prepare(SSL* ssl) {
@@ -87,7 +93,14 @@ void TlsClientContext::prepare(SSL* ssl) {
     SSL_set_tlsext_host_name(ssl, server_name_.c_str());
     if (verify_) SSL_set1_host(ssl, server_name_.c_str());
   }
-  if (session_) SSL_set_session(ssl, session_);
+  if (session_) {
+    // A copy again, for the same reason: this connection's end must not spoil the next one's.
+    SSL_SESSION* copy = SSL_SESSION_dup(session_);
+    if (copy) {
+      SSL_set_session(ssl, copy);
+      SSL_SESSION_free(copy);  // the connection holds its own reference now
+    }
+  }
 }
 
 TlsFailure describe_tls_failure(const SSL* ssl, const boost::system::error_code& ec) {

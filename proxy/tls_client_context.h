@@ -29,8 +29,6 @@ class TlsClientContext {
   // Before the handshake of a new connection: SNI, the name to verify, a session to resume.
   void prepare(SSL* ssl);
   const std::string& server_name() const { return server_name_; }
-  std::uint64_t resumed_handshakes() const { return resumed_; }
-  void count_handshake(const SSL* ssl) { resumed_ += SSL_session_reused(ssl) ? 1 : 0; }
 
  private:
   TlsClientContext();
@@ -41,7 +39,6 @@ class TlsClientContext {
   bool name_is_address_ = false;
   bool verify_ = true;
   SSL_SESSION* session_ = nullptr;  // owned; the most recent one the upstream issued
-  std::uint64_t resumed_ = 0;
 };
 
 // Why a handshake with an upstream failed, as a word for logs and metrics

@@ -4,7 +4,6 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "proxy/log.h"
@@ -18,8 +17,10 @@ using namespace asio::experimental::awaitable_operators;
 // keep-alive connections after 5-75 s and a write into a closed one is wasted work.
 constexpr auto kMaxIdleAge = std::chrono::seconds(4);
 
-// True when the peer closed an idle connection (or sent bytes nobody asked for).
+// True when the peer closed an idle connection (or sent bytes nobody asked for, which TLS
+// may hold already read).
 bool went_stale(Stream& socket) {
+  if (socket.has_buffered_input()) return true;
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
@@ -27,9 +28,13 @@ bool went_stale(Stream& socket) {
 
 }  // namespace
 
-UpstreamPool::UpstreamPool(Executor executor, conf::UpstreamConfig config)
+UpstreamPool::UpstreamPool(Executor executor, conf::UpstreamConfig config, ProxyMetrics* metrics)
     : executor_(std::move(executor)), config_(std::move(config)) {
   if (!config_.tls.enabled) return;
+  if (metrics) {
+    full_handshakes_ = &metrics->upstream_tls_handshakes.with({config_.name, "false"});
+    resumed_handshakes_ = &metrics->upstream_tls_handshakes.with({config_.name, "true"});
+  }
   if (config_.tls.insecure_skip_verify)
     log_warn(
         "INSECURE: upstream TLS certificates are not verified (insecure_skip_verify); "
@@ -50,11 +55,15 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle() {
     // Every reuse is probed, however briefly the connection sat idle: bytes an upstream sent
     // unasked (after a 204, past a response's length) would otherwise be read as the next
     // client's response. One non-blocking recv is what that safety costs.
-    if (idle_for < kMaxIdleAge && !went_stale(connection->socket)) {
+    if (went_stale(connection->socket)) {
+      --open_;  // the upstream closed it (or broke it): nothing to say
+      continue;
+    }
+    if (idle_for < kMaxIdleAge) {
       connection->reused = true;
       return connection;
     }
-    --open_;  // dropped: closes on destruction
+    close(std::move(connection));
   }
   return nullptr;
 }
@@ -129,7 +138,9 @@ awaitable<AcquireError> UpstreamPool::handshake(UpstreamConnection& connection,
     log_tls_failure(describe_tls_failure(stream.native_handle(), ec));
     co_return AcquireError::tls;
   }
-  tls_->count_handshake(stream.native_handle());
+  if (Counter* counter =
+          SSL_session_reused(stream.native_handle()) ? resumed_handshakes_ : full_handshakes_)
+    counter->inc();
   co_return AcquireError::none;
 }
 
@@ -152,18 +163,28 @@ void UpstreamPool::log_tls_failure(const TlsFailure& failure) {
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection, bool reusable) {
   if (!connection) return;
-  if (reusable && idle_.size() < config_.max_idle_connections && connection->socket.is_open() &&
-      connection->buffer.size() == 0) {
+  const bool clean = reusable && connection->socket.is_open() && connection->buffer.size() == 0;
+  if (clean && idle_.size() < config_.max_idle_connections) {
     connection->idle_since = CoarseClock::now();
     idle_.push_back(std::move(connection));
+  } else if (clean) {
+    close(std::move(connection));  // a surplus connection, closed by choice
   } else {
-    --open_;
+    --open_;  // mid-exchange or broken: there is no clean end to announce
     connection.reset();
   }
   if (!waiters_.empty()) waiters_.front()->cancel();
 }
 
+void UpstreamPool::close(std::unique_ptr<UpstreamConnection> connection) {
+  --open_;
+  // One non-blocking attempt: a few bytes that an idle socket's send buffer takes at once;
+  // a worker never waits on an upstream to be told goodbye.
+  connection->socket.send_close_notify();
+}
+
 void UpstreamPool::close_idle() {
+  for (auto& connection : idle_) connection->socket.send_close_notify();
   open_ -= idle_.size();
   idle_.clear();
   for (auto* waiter : waiters_) waiter->cancel();

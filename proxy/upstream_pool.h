@@ -14,6 +14,7 @@
 #include "conf/config.h"
 #include "proxy/asio_aliases.h"
 #include "proxy/coarse_clock.h"
+#include "proxy/proxy_metrics.h"
 #include "proxy/stream.h"
 #include "proxy/tls_client_context.h"
 
@@ -38,7 +39,8 @@ struct Acquired {
 
 class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
-  UpstreamPool(Executor executor, conf::UpstreamConfig config);
+  // `metrics`: where TLS handshakes are counted (null in tests that do not look).
+  UpstreamPool(Executor executor, conf::UpstreamConfig config, ProxyMetrics* metrics = nullptr);
 
   // A pooled idle connection, or null; no suspension, so the common case costs no coroutine.
   std::unique_ptr<UpstreamConnection> take_idle();
@@ -59,6 +61,8 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   awaitable<AcquireError> handshake(UpstreamConnection& connection,
                                     std::chrono::steady_clock::time_point deadline);
   void log_tls_failure(const TlsFailure& failure);
+  // A connection the pool closes by choice (aged, surplus, reload): close_notify first.
+  void close(std::unique_ptr<UpstreamConnection> connection);
 
   Executor executor_;
   conf::UpstreamConfig config_;
@@ -69,6 +73,8 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   std::string tls_error_;                  // why tls_ could not be made
   CoarseClock::time_point tls_logged_at_{};
   std::uint64_t tls_failures_unlogged_ = 0;
+  Counter* full_handshakes_ = nullptr;  // keygate_upstream_tls_handshakes_total{resumed=...}
+  Counter* resumed_handshakes_ = nullptr;
 };
 
 }  // namespace keygate::proxy

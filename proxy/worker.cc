@@ -60,7 +60,9 @@ void Worker::apply_snapshot(SnapshotPtr snapshot) {
     std::shared_ptr<UpstreamPool> kept;
     for (const auto& old : pools_)
       if (old->config().name == upstream.name && same_upstream(old->config(), upstream)) kept = old;
-    pools.push_back(kept ? kept : std::make_shared<UpstreamPool>(io_.get_executor(), upstream));
+    pools.push_back(
+        kept ? kept
+             : std::make_shared<UpstreamPool>(io_.get_executor(), upstream, &state_.metrics));
   }
   for (const auto& old : pools_)
     if (std::find(pools.begin(), pools.end(), old) == pools.end()) old->close_idle();
