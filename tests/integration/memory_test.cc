@@ -60,8 +60,8 @@ store: {kind: file, file: keys.json}
 }
 
 // What a key costs once the key cache holds it, for keys found in a real Redis (issue 14:
-// 100k cached keys within 64 MiB RSS, so about 300 bytes each beside the ~31 MiB process).
-// Before the compact cache entries a cached key cost about 1.1 KB.
+// 100k cached keys within 64 MiB RSS, so at most ~300 bytes each beside the ~31 MiB process).
+// Before the compact cache entries a cached key cost about 1 KB.
 TEST(MemoryTest, ACachedKeyCostsAFewHundredBytes) {
   RedisServer redis;
   EchoUpstream upstream;
@@ -103,13 +103,21 @@ upstreams: [{name: api, url: ")" +
 routes: [{match: {path_prefix: /}, upstream: api}]
 keys: {plans: [{name: pro, max_keys: unlimited}], default_plan: pro}
 store: {kind: redis, redis: {host: 127.0.0.1, port: )" +
-                         std::to_string(redis.port()) + R"(}}
+                         std::to_string(redis.port()) + R"(, command_timeout: 5s}}
 cache: {max_entries: 50000}
+usage: {enabled: false}
 )");
-  KeepAliveClient client(keygate.proxy_port());
+  // Usage recording is off: its per-flush tables come and go with the traffic and would blur
+  // what the cache itself holds. The long command timeout keeps a loaded machine from
+  // turning lookups into 503s.
+  auto client = std::make_unique<KeepAliveClient>(keygate.proxy_port());
   const auto look_up = [&](int from, int to) {
     for (int i = from; i < to; ++i) {
-      const auto res = client.get("/x", {{"Authorization", "Bearer " + raw_keys[i]}});
+      HttpResponse res;
+      for (int attempt = 0; attempt < 3 && res.status != 200; ++attempt) {
+        if (!client->connected()) client = std::make_unique<KeepAliveClient>(keygate.proxy_port());
+        res = client->get("/x", {{"Authorization", "Bearer " + raw_keys[i]}});
+      }
       ASSERT_EQ(res.status, 200) << "key " << i << ": " << res.error << res.body;
     }
   };
@@ -125,7 +133,8 @@ cache: {max_entries: 50000}
       << metrics.substr(0, 2000);
   const double per_key = (after - before) * 1024.0 / kKeys;
   std::printf("RSS %ld -> %ld KiB: %.0f bytes per cached key\n", before, after, per_key);
-  EXPECT_LT(per_key, 400.0);
+  // The budget: 100k keys in the ~33 MiB beside the process's own ~31 MiB. Measured: ~225.
+  EXPECT_LT(per_key, 300.0);
 }
 
 }  // namespace
