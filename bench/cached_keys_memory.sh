@@ -2,7 +2,8 @@
 # The cached-keys row of bench/run.sh on its own, in well under a minute: seeds KEYS keys
 # (default 100000) into a fresh redis-server, has one keygate (threads: 1, usage on, as in the
 # bench) look every key up once through wrk, and prints its RSS before and after, and the
-# growth per cached key. Extra environment for keygate (e.g. MALLOC_ARENA_MAX=1) passes through.
+# growth per cached key. USAGE=off leaves usage recording out. Extra environment for keygate
+# (e.g. MALLOC_ARENA_MAX=1) passes through.
 # For measuring only: `make bench` runs the same row after its other cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,7 @@ routes: [{name: auth, match: {path_prefix: /auth/}, upstream: api}]
 keys: {plans: [{name: bench, max_keys: unlimited}], default_plan: bench}
 store: {kind: redis, redis: {host: 127.0.0.1, port: $RP}}
 cache: {max_entries: 200000}
+usage: {enabled: $([ "${USAGE:-on}" = off ] && echo false || echo true)}
 YAML
 echo "seeding $KEYS keys into Redis..." >&2
 python3 bench/seed_keys.py "$RP" "$KEYS" "$WORK/keys.txt"
@@ -79,3 +81,8 @@ cached=$(metric keygate_key_cache_entries)
 added=$((cached - warm))
 echo "$cached keys cached: RSS $((before / 1024)) MiB with $warm -> $((after / 1024)) MiB" \
   "($(( (after - before) * 1024 / (added > 0 ? added : 1) )) bytes per key added)"
+# TRIM=1: how much of that is freed memory malloc still holds (gdb calls malloc_trim(0)).
+if [ -n "${TRIM:-}" ]; then
+  gdb -p "$KG_PID" -batch -ex 'call (int) malloc_trim(0)' >/dev/null 2>&1
+  echo "after malloc_trim(0): RSS $(( $(rss_kb) / 1024 )) MiB"
+fi
