@@ -1,34 +1,118 @@
 #include "auth/key_cache.h"
 
 #include <algorithm>
-#include <functional>
-#include <list>
+#include <cstring>
 #include <mutex>
-#include <string>
+#include <random>
 #include <unordered_map>
 
 namespace keygate::auth {
+namespace {
+
+// MurmurHash3's finaliser: every input bit moves every output bit.
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+std::uint64_t load64(const unsigned char* bytes) {
+  std::uint64_t value;
+  std::memcpy(&value, bytes, sizeof value);
+  return value;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::uint64_t random_salt() {
+  std::random_device device;
+  return (std::uint64_t(device()) << 32) ^ device();
+}
+
+}  // namespace
 
 struct KeyCache::Shard {
+  struct Entry;
+  using Node = std::pair<const RawHash, Entry>;
   struct Entry {
-    std::string hash;
-    bool negative = false;
-    std::shared_ptr<const KeyRecord> key;
-    std::shared_ptr<const OrgRecord> org;
+    Node* newer = nullptr;  // LRU links within `positives` or `negatives`
+    Node* older = nullptr;
+    std::shared_ptr<const CompactKey> key;  // null: a negative entry
     TimePoint stored_at;
   };
-  using List = std::list<Entry>;
+
+  // An intrusive list through the map's nodes, which never move until erased.
+  struct List {
+    Node* newest = nullptr;
+    Node* oldest = nullptr;
+    std::size_t size = 0;
+
+    void push_front(Node* node) {
+      node->second.newer = nullptr;
+      node->second.older = newest;
+      (newest ? newest->second.newer : oldest) = node;
+      newest = node;
+      ++size;
+    }
+    void unlink(Node* node) {
+      Entry& e = node->second;
+      (e.newer ? e.newer->second.older : newest) = e.older;
+      (e.older ? e.older->second.newer : oldest) = e.newer;
+      e.newer = e.older = nullptr;
+      --size;
+    }
+    void move_to_front(Node* node) {
+      unlink(node);
+      push_front(node);
+    }
+  };
+
+  // Noexcept and cheap, so the map stores no hash code in its nodes.
+  struct Salted {
+    std::uint64_t salt;
+    std::size_t operator()(const RawHash& hash) const noexcept {
+      return mix(load64(hash.data()) ^ salt);
+    }
+  };
+
+  explicit Shard(std::uint64_t salt) : index(0, Salted{salt}) {}
 
   std::mutex mutex;
+  std::unordered_map<RawHash, Entry, Salted> index;
   List positives;  // most recently used first
   List negatives;  // newest first
-  // Keys view Entry::hash; list nodes never move, so the views stay valid until erased.
-  std::unordered_map<std::string_view, List::iterator> index;
 
-  std::size_t size() const { return positives.size() + negatives.size(); }
+  std::size_t size() const { return positives.size + negatives.size; }
+  List& list_of(const Node& node) { return node.second.key ? positives : negatives; }
+  // Unlinks and erases; returns whether it was a positive entry.
+  bool remove(Node* node) {
+    const bool positive = node->second.key != nullptr;
+    list_of(*node).unlink(node);
+    index.erase(node->first);
+    return positive;
+  }
 };
 
 namespace {
+
+// False for anything but 64 lowercase hex characters (KeyHasher::hash()).
+bool decode(std::string_view hex, std::array<unsigned char, 32>& out) {
+  if (hex.size() != 2 * out.size()) return false;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int high = hex_digit(hex[2 * i]);
+    const int low = hex_digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    out[i] = static_cast<unsigned char>(high << 4 | low);
+  }
+  return true;
+}
 
 std::size_t shards_for(const conf::CacheConfig& config) {
   std::size_t smallest = config.max_entries;
@@ -38,43 +122,46 @@ std::size_t shards_for(const conf::CacheConfig& config) {
 
 }  // namespace
 
-KeyCache::KeyCache(const conf::CacheConfig& config) : config_(config) {
+KeyCache::KeyCache(const conf::CacheConfig& config) : config_(config), salt_(random_salt()) {
   const std::size_t count = shards_for(config);
   shards_.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>());
+  for (std::size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(salt_));
   max_per_shard_ = config.max_entries / count;
   max_negative_per_shard_ = std::min(config.max_negative_entries / count, max_per_shard_);
 }
 
 KeyCache::~KeyCache() = default;
 
-KeyCache::Shard& KeyCache::shard_for(std::string_view hash) {
-  return *shards_[std::hash<std::string_view>{}(hash) % shards_.size()];
+KeyCache::Shard& KeyCache::shard_for(const RawHash& hash) {
+  // Other bytes than the map's, so a shard's keys still spread over its buckets.
+  return *shards_[mix(load64(hash.data() + 8) ^ salt_) % shards_.size()];
 }
 
 KeyCache::Result KeyCache::lookup(std::string_view hash, TimePoint now) {
-  Shard& shard = shard_for(hash);
+  RawHash raw;
+  if (!decode(hash, raw)) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return {};
+  }
+  Shard& shard = shard_for(raw);
   std::lock_guard lock(shard.mutex);
-  const auto found = shard.index.find(hash);
-  if (found != shard.index.end()) {
-    const Shard::List::iterator entry = found->second;
-    const auto age = now - entry->stored_at;
-    if (entry->negative) {
+  if (const auto found = shard.index.find(raw); found != shard.index.end()) {
+    Shard::Node* node = &*found;
+    const auto age = now - node->second.stored_at;
+    if (!node->second.key) {
       if (age < config_.negative_ttl) {
         negative_hits_.fetch_add(1, std::memory_order_relaxed);
-        return {Outcome::negative_hit, nullptr, nullptr};
+        return {Outcome::negative_hit, nullptr};
       }
-      shard.index.erase(found);
-      shard.negatives.erase(entry);
+      shard.remove(node);
       negative_count_.fetch_sub(1, std::memory_order_relaxed);
     } else if (age < config_.positive_ttl) {
-      shard.positives.splice(shard.positives.begin(), shard.positives, entry);
+      shard.positives.move_to_front(node);
       hits_.fetch_add(1, std::memory_order_relaxed);
-      return {Outcome::hit, entry->key, entry->org};
+      return {Outcome::hit, node->second.key};
     } else if (age >= config_.stale_grace) {
       // Too old even to bridge an outage.
-      shard.index.erase(found);
-      shard.positives.erase(entry);
+      shard.remove(node);
       positive_count_.fetch_sub(1, std::memory_order_relaxed);
     }
   }
@@ -83,98 +170,91 @@ KeyCache::Result KeyCache::lookup(std::string_view hash, TimePoint now) {
 }
 
 KeyCache::Result KeyCache::lookup_stale(std::string_view hash, TimePoint now) {
-  Shard& shard = shard_for(hash);
+  RawHash raw;
+  if (!decode(hash, raw)) return {};
+  Shard& shard = shard_for(raw);
   std::lock_guard lock(shard.mutex);
-  const auto found = shard.index.find(hash);
-  if (found == shard.index.end() || found->second->negative ||
-      now - found->second->stored_at >= config_.stale_grace)
+  const auto found = shard.index.find(raw);
+  if (found == shard.index.end() || !found->second.key ||
+      now - found->second.stored_at >= config_.stale_grace)
     return {};
-  const Shard::List::iterator entry = found->second;
-  shard.positives.splice(shard.positives.begin(), shard.positives, entry);
+  shard.positives.move_to_front(&*found);
   stale_hits_.fetch_add(1, std::memory_order_relaxed);
-  return {Outcome::hit, entry->key, entry->org};
+  return {Outcome::hit, found->second.key};
 }
 
-void KeyCache::put(std::string_view hash, std::shared_ptr<const KeyRecord> key,
-                   std::shared_ptr<const OrgRecord> org, TimePoint now) {
-  if (!key || max_per_shard_ == 0) return;
-  Shard& shard = shard_for(hash);
+std::shared_ptr<const CompactKey> KeyCache::put(std::string_view hash, const KeyRecord& key,
+                                                const OrgRecord* org, TimePoint now) {
+  auto compact = std::make_shared<const CompactKey>(key, traits_.intern(KeyTraits::of(key, org)));
+  RawHash raw;
+  if (max_per_shard_ == 0 || !decode(hash, raw)) return compact;
+  Shard& shard = shard_for(raw);
   std::lock_guard lock(shard.mutex);
-  if (const auto found = shard.index.find(hash); found != shard.index.end()) {
-    const Shard::List::iterator entry = found->second;
-    if (entry->negative) {
-      shard.positives.splice(shard.positives.begin(), shard.negatives, entry);
+  if (const auto found = shard.index.find(raw); found != shard.index.end()) {
+    Shard::Node* node = &*found;
+    shard.list_of(*node).unlink(node);
+    if (!node->second.key) {
       negative_count_.fetch_sub(1, std::memory_order_relaxed);
       positive_count_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      shard.positives.splice(shard.positives.begin(), shard.positives, entry);
     }
-    entry->negative = false;
-    entry->key = std::move(key);
-    entry->org = std::move(org);
-    entry->stored_at = now;
-    return;
+    node->second.key = compact;
+    node->second.stored_at = now;
+    shard.positives.push_front(node);
+    return compact;
   }
   while (shard.size() >= max_per_shard_) {
     // Negative entries are cheaper to lose than a real caller's key.
-    Shard::List& victims = shard.negatives.empty() ? shard.positives : shard.negatives;
-    shard.index.erase(victims.back().hash);
-    (victims.back().negative ? negative_count_ : positive_count_)
+    Shard::List& victims = shard.negatives.size ? shard.negatives : shard.positives;
+    (shard.remove(victims.oldest) ? positive_count_ : negative_count_)
         .fetch_sub(1, std::memory_order_relaxed);
-    victims.pop_back();
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
-  shard.positives.push_front(
-      Shard::Entry{std::string(hash), false, std::move(key), std::move(org), now});
-  shard.index.emplace(shard.positives.front().hash, shard.positives.begin());
+  auto [it, inserted] = shard.index.try_emplace(raw);
+  it->second.key = compact;
+  it->second.stored_at = now;
+  shard.positives.push_front(&*it);
   positive_count_.fetch_add(1, std::memory_order_relaxed);
+  return compact;
 }
 
 void KeyCache::put_negative(std::string_view hash, TimePoint now) {
-  if (max_negative_per_shard_ == 0) return;
-  Shard& shard = shard_for(hash);
+  RawHash raw;
+  if (max_negative_per_shard_ == 0 || !decode(hash, raw)) return;
+  Shard& shard = shard_for(raw);
   std::lock_guard lock(shard.mutex);
-  if (const auto found = shard.index.find(hash); found != shard.index.end()) {
-    const Shard::List::iterator entry = found->second;
-    if (!entry->negative) {
-      shard.negatives.splice(shard.negatives.begin(), shard.positives, entry);
+  if (const auto found = shard.index.find(raw); found != shard.index.end()) {
+    Shard::Node* node = &*found;
+    shard.list_of(*node).unlink(node);
+    if (node->second.key) {
       positive_count_.fetch_sub(1, std::memory_order_relaxed);
       negative_count_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      shard.negatives.splice(shard.negatives.begin(), shard.negatives, entry);
     }
-    entry->negative = true;
-    entry->key.reset();
-    entry->org.reset();
-    entry->stored_at = now;
+    node->second.key.reset();
+    node->second.stored_at = now;
+    shard.negatives.push_front(node);
     return;
   }
-  if (shard.negatives.size() >= max_negative_per_shard_ || shard.size() >= max_per_shard_) {
-    if (shard.negatives.empty()) return;  // full of positives: keep them
-    shard.index.erase(shard.negatives.back().hash);
-    shard.negatives.pop_back();
+  if (shard.negatives.size >= max_negative_per_shard_ || shard.size() >= max_per_shard_) {
+    if (!shard.negatives.size) return;  // full of positives: keep them
+    shard.remove(shard.negatives.oldest);
     negative_count_.fetch_sub(1, std::memory_order_relaxed);
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }
-  shard.negatives.push_front(Shard::Entry{std::string(hash), true, nullptr, nullptr, now});
-  shard.index.emplace(shard.negatives.front().hash, shard.negatives.begin());
+  auto [it, inserted] = shard.index.try_emplace(raw);
+  it->second.stored_at = now;
+  shard.negatives.push_front(&*it);
   negative_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool KeyCache::invalidate(std::string_view hash) {
-  Shard& shard = shard_for(hash);
+  RawHash raw;
+  if (!decode(hash, raw)) return false;
+  Shard& shard = shard_for(raw);
   std::lock_guard lock(shard.mutex);
-  const auto found = shard.index.find(hash);
+  const auto found = shard.index.find(raw);
   if (found == shard.index.end()) return false;
-  const Shard::List::iterator entry = found->second;
-  shard.index.erase(found);
-  if (entry->negative) {
-    shard.negatives.erase(entry);
-    negative_count_.fetch_sub(1, std::memory_order_relaxed);
-  } else {
-    shard.positives.erase(entry);
-    positive_count_.fetch_sub(1, std::memory_order_relaxed);
-  }
+  (shard.remove(&*found) ? positive_count_ : negative_count_)
+      .fetch_sub(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -182,14 +262,13 @@ std::size_t KeyCache::invalidate_org(std::string_view org_id) {
   std::size_t removed = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    for (auto it = shard->positives.begin(); it != shard->positives.end();) {
-      if (it->key->org == org_id) {
-        shard->index.erase(it->hash);
-        it = shard->positives.erase(it);
+    for (Shard::Node* node = shard->positives.newest; node;) {
+      Shard::Node* older = node->second.older;
+      if (node->second.key->org() == org_id) {
+        shard->remove(node);
         ++removed;
-      } else {
-        ++it;
       }
+      node = older;
     }
   }
   positive_count_.fetch_sub(removed, std::memory_order_relaxed);
@@ -199,11 +278,11 @@ std::size_t KeyCache::invalidate_org(std::string_view org_id) {
 void KeyCache::invalidate_all() {
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    positive_count_.fetch_sub(shard->positives.size(), std::memory_order_relaxed);
-    negative_count_.fetch_sub(shard->negatives.size(), std::memory_order_relaxed);
+    positive_count_.fetch_sub(shard->positives.size, std::memory_order_relaxed);
+    negative_count_.fetch_sub(shard->negatives.size, std::memory_order_relaxed);
     shard->index.clear();
-    shard->positives.clear();
-    shard->negatives.clear();
+    shard->positives = {};
+    shard->negatives = {};
   }
 }
 

@@ -9,9 +9,18 @@
 // Both together stay within max_entries. The cache is split into up to 16 shards (each with
 // its own mutex, LRU list and share of both bounds), so LRU is approximate across shards.
 //
-// Time is passed in by the caller (steady clock), so tests never sleep.
+// Memory (issue 14): an entry is one hash-map node of ~90 bytes (the hash as 32 raw bytes,
+// LRU links, age, a shared_ptr) and the CompactKey it points to (~110 bytes, one allocation),
+// whose org, environment, type, scopes and org record are shared with every key alike
+// (KeyTraitsPool): ~220 bytes per cached key with the buckets (KeyCacheMemoryTest).
+// Hashes are KeyHasher::hash() output (64 lowercase hex characters); anything else is never
+// cached. Bucket positions are salted per process, so keys cannot be picked to collide.
+//
+// A hit copies one shared_ptr and allocates nothing. Time is passed in by the caller (steady
+// clock), so tests never sleep.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -20,7 +29,9 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/compact_key.h"
 #include "auth/key_record.h"
+#include "auth/key_traits_pool.h"
 #include "conf/config.h"
 
 namespace keygate::auth {
@@ -32,8 +43,7 @@ class KeyCache {
   enum class Outcome { hit, negative_hit, miss };
   struct Result {
     Outcome outcome = Outcome::miss;
-    std::shared_ptr<const KeyRecord> key;  // set for hit
-    std::shared_ptr<const OrgRecord> org;  // may be null even for a hit
+    std::shared_ptr<const CompactKey> key;  // set for hit; its org_record() may be null
   };
 
   struct Stats {
@@ -61,9 +71,11 @@ class KeyCache {
   // For store outages: a positive entry stored less than stale_grace ago, fresh or not.
   Result lookup_stale(std::string_view hash, TimePoint now);
 
-  // `key` must not be null. Replaces any entry for `hash`.
-  void put(std::string_view hash, std::shared_ptr<const KeyRecord> key,
-           std::shared_ptr<const OrgRecord> org, TimePoint now);
+  // The compact form of `key` (owned by `org`, which may be null), cached under `hash`,
+  // replacing any entry for it. Returned also when it is not cached (a zero bound, a hash
+  // that is not a KeyHasher hash), for the caller to decide with.
+  std::shared_ptr<const CompactKey> put(std::string_view hash, const KeyRecord& key,
+                                        const OrgRecord* org, TimePoint now);
   // Replaces a positive entry too (the store has forgotten the key). Dropped, not stored, when
   // the only way to make room would be to evict a positive entry.
   void put_negative(std::string_view hash, TimePoint now);
@@ -78,13 +90,18 @@ class KeyCache {
   std::size_t positive_size() const { return positive_count_.load(std::memory_order_relaxed); }
   std::size_t negative_size() const { return negative_count_.load(std::memory_order_relaxed); }
   std::size_t shard_count() const { return shards_.size(); }
+  // Distinct KeyTraits in use: how well keys share what they have in common.
+  std::size_t traits_count() const { return traits_.size(); }
   Stats stats() const;
 
  private:
   struct Shard;
-  Shard& shard_for(std::string_view hash);
+  using RawHash = std::array<unsigned char, 32>;
+  Shard& shard_for(const RawHash& hash);
 
   const conf::CacheConfig config_;
+  const std::uint64_t salt_;  // random per cache: where a hash lands cannot be predicted
+  KeyTraitsPool traits_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::size_t max_per_shard_ = 0;
   std::size_t max_negative_per_shard_ = 0;

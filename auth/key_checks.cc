@@ -29,10 +29,10 @@ bool has_scopes(const std::vector<std::string>& granted, const std::vector<std::
   return false;
 }
 
-AuthCode check_key(const KeyRecord& key, const conf::RouteAuthConfig& route,
+AuthCode check_key(const CompactKey& key, const conf::RouteAuthConfig& route,
                    const conf::KeysConfig& keys, conf::KeySource::Kind source,
                    const boost::asio::ip::address& client, UnixSeconds now) {
-  switch (effective_status(key, now)) {
+  switch (effective_status(key.status(), key.expires_at(), key.grace_until(), now)) {
     case EffectiveStatus::revoked:
       return AuthCode::revoked_api_key;
     case EffectiveStatus::expired:
@@ -42,13 +42,13 @@ AuthCode check_key(const KeyRecord& key, const conf::RouteAuthConfig& route,
     case EffectiveStatus::active:
       break;
   }
-  if (!cidrs_allow(key.allowed_cidrs, client)) return AuthCode::ip_not_allowed;
+  if (!cidrs_allow(key.allowed_cidrs(), client)) return AuthCode::ip_not_allowed;
   if (source == conf::KeySource::Kind::query && !route.allow_query_for_secret_keys &&
-      contains(keys.secret_types, key.type))
+      contains(keys.secret_types, key.type()))
     return AuthCode::key_type_not_allowed;
-  if (!allowed_by(route.environments, key.environment)) return AuthCode::wrong_environment;
-  if (!allowed_by(route.key_types, key.type)) return AuthCode::key_type_not_allowed;
-  if (!has_scopes(key.scopes, route.scopes_all, route.scopes_any))
+  if (!allowed_by(route.environments, key.environment())) return AuthCode::wrong_environment;
+  if (!allowed_by(route.key_types, key.type())) return AuthCode::key_type_not_allowed;
+  if (!has_scopes(key.scopes(), route.scopes_all, route.scopes_any))
     return AuthCode::insufficient_permissions;
   return AuthCode::ok;
 }

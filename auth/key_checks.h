@@ -22,12 +22,12 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "auth/auth_result.h"
-#include "auth/key_record.h"
+#include "auth/compact_key.h"
 #include "conf/config.h"
 
 namespace keygate::auth {
 
-AuthCode check_key(const KeyRecord& key, const conf::RouteAuthConfig& route,
+AuthCode check_key(const CompactKey& key, const conf::RouteAuthConfig& route,
                    const conf::KeysConfig& keys, conf::KeySource::Kind source,
                    const boost::asio::ip::address& client, UnixSeconds now);
 

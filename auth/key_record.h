@@ -18,6 +18,8 @@ struct LimitOverride {
   std::string policy;
   std::optional<std::uint64_t> limit;
   std::optional<std::int64_t> window_ms;
+
+  bool operator==(const LimitOverride&) const = default;
 };
 
 struct KeyRecord {
@@ -47,6 +49,8 @@ struct OrgRecord {
   std::string id;
   std::string plan;            // name of a conf::PlanConfig
   UnixSeconds created_at = 0;  // anchors the 30-day usage period
+
+  bool operator==(const OrgRecord&) const = default;
 };
 
 }  // namespace keygate::auth

@@ -165,10 +165,15 @@ std::string_view effective_status_name(EffectiveStatus status) {
 }
 
 EffectiveStatus effective_status(const KeyRecord& key, UnixSeconds now) {
-  if (key.status == KeyStatus::revoked) return EffectiveStatus::revoked;
-  if (key.grace_until && *key.grace_until <= now) return EffectiveStatus::revoked;
-  if (key.expires_at && *key.expires_at <= now) return EffectiveStatus::expired;
-  if (key.status == KeyStatus::inactive) return EffectiveStatus::inactive;
+  return effective_status(key.status, key.expires_at, key.grace_until, now);
+}
+
+EffectiveStatus effective_status(KeyStatus status, std::optional<UnixSeconds> expires_at,
+                                 std::optional<UnixSeconds> grace_until, UnixSeconds now) {
+  if (status == KeyStatus::revoked) return EffectiveStatus::revoked;
+  if (grace_until && *grace_until <= now) return EffectiveStatus::revoked;
+  if (expires_at && *expires_at <= now) return EffectiveStatus::expired;
+  if (status == KeyStatus::inactive) return EffectiveStatus::inactive;
   return EffectiveStatus::active;
 }
 

@@ -27,6 +27,8 @@ std::string_view effective_status_name(EffectiveStatus status);
 // (expires_at <= now) > inactive > active. Permanent states win over the temporary one:
 // reactivating an expired key would not make it work.
 EffectiveStatus effective_status(const KeyRecord& key, UnixSeconds now);
+EffectiveStatus effective_status(KeyStatus status, std::optional<UnixSeconds> expires_at,
+                                 std::optional<UnixSeconds> grace_until, UnixSeconds now);
 
 boost::json::object to_json(const KeyRecord& key);
 boost::json::object to_json(const OrgRecord& org);

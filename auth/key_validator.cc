@@ -28,12 +28,11 @@ AuthDecision only(AuthCode code) {
   return decision;
 }
 
-AuthDecision decide(std::shared_ptr<const KeyRecord> key, std::shared_ptr<const OrgRecord> org,
-                    const conf::RouteAuthConfig& route, const conf::KeysConfig& keys,
-                    conf::KeySource::Kind source, const boost::asio::ip::address& client,
-                    UnixSeconds now) {
+AuthDecision decide(std::shared_ptr<const CompactKey> key, const conf::RouteAuthConfig& route,
+                    const conf::KeysConfig& keys, conf::KeySource::Kind source,
+                    const boost::asio::ip::address& client, UnixSeconds now) {
   const AuthCode code = check_key(*key, route, keys, source, client, now);
-  return AuthDecision{code, std::move(key), std::move(org), false};
+  return AuthDecision{code, std::move(key), false};
 }
 
 }  // namespace
@@ -100,8 +99,8 @@ KeyValidator::Prepared KeyValidator::prepare(std::string_view raw_key, conf::Key
   KeyCache::Result cached = shared_->cache->lookup(hash, shared_->clock.steady());
   switch (cached.outcome) {
     case KeyCache::Outcome::hit:
-      return {decide(std::move(cached.key), std::move(cached.org), route, config_->keys, source,
-                     client, shared_->clock.unix_seconds()),
+      return {decide(std::move(cached.key), route, config_->keys, source, client,
+                     shared_->clock.unix_seconds()),
               {}};
     case KeyCache::Outcome::negative_hit:
       return {only(AuthCode::invalid_api_key), {}};
@@ -146,18 +145,14 @@ void KeyValidator::validate(std::string_view raw_key, conf::KeySource::Kind sour
 void KeyValidator::Shared::complete(const conf::ConfigPtr& config, const std::string& hash,
                                     LookupResult result) {
   const auto steady_now = clock.steady();
-  std::shared_ptr<const KeyRecord> key;
-  std::shared_ptr<const OrgRecord> org;
+  std::shared_ptr<const CompactKey> key;
   bool stale = false;
   bool store_down = false;
   switch (result.status) {
     case LookupStatus::found:
       // A record filed under another hash is a store bug; refuse it rather than trust it.
-      if (result.key && constant_time_equals(result.key->hash, hash)) {
-        key = std::move(result.key);
-        org = std::move(result.org);
-        cache->put(hash, key, org, steady_now);
-      }
+      if (result.key && constant_time_equals(result.key->hash, hash))
+        key = cache->put(hash, *result.key, result.org.get(), steady_now);
       break;
     case LookupStatus::not_found:
       cache->put_negative(hash, steady_now);
@@ -166,7 +161,6 @@ void KeyValidator::Shared::complete(const conf::ConfigPtr& config, const std::st
       if (KeyCache::Result old = cache->lookup_stale(hash, steady_now);
           old.outcome == KeyCache::Outcome::hit) {
         key = std::move(old.key);
-        org = std::move(old.org);
         stale = true;
       } else {
         store_down = true;
@@ -188,8 +182,7 @@ void KeyValidator::Shared::complete(const conf::ConfigPtr& config, const std::st
   for (Waiter& waiter : waiters) {
     AuthDecision decision;
     if (key) {
-      decision =
-          decide(key, org, waiter.route, config->keys, waiter.source, waiter.client, unix_now);
+      decision = decide(key, waiter.route, config->keys, waiter.source, waiter.client, unix_now);
       decision.stale = stale;
     } else {
       decision.code = store_down ? AuthCode::store_unavailable : AuthCode::invalid_api_key;

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "auth/auth_result.h"
+#include "auth/compact_key.h"
 #include "auth/key_cache.h"
 #include "auth/key_hash.h"
 #include "auth/key_lookup.h"
@@ -37,9 +38,12 @@ struct AuthDecision {
   AuthCode code = AuthCode::invalid_api_key;
   // Set whenever the key was found (also for revoked/expired/403 answers, so they can be
   // logged and counted against the key); null for missing/invalid keys and store trouble.
-  std::shared_ptr<const KeyRecord> key;
-  std::shared_ptr<const OrgRecord> org;
+  std::shared_ptr<const CompactKey> key;
   bool stale = false;  // answered from a cache entry past its TTL during a store outage
+
+  // The key's org; null without a key or when the store has no record of the org. Lives as
+  // long as `key`.
+  const OrgRecord* org() const { return key ? key->org_record() : nullptr; }
 };
 
 // Both clocks the validator needs: steady for cache ages, wall for key expiry.

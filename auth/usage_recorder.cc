@@ -1,6 +1,8 @@
 #include "auth/usage_recorder.h"
 
+#include <functional>
 #include <random>
+#include <string_view>
 
 namespace keygate::auth {
 namespace {
@@ -86,16 +88,19 @@ std::string UsageRecorder::next_batch_id() {
 }
 
 void UsageRecorder::gate_last_uses(ShardTake& take, UnixSeconds now, bool final) {
+  const auto id_hash = [](const std::string& id) -> std::uint64_t {
+    return std::hash<std::string_view>{}(id);
+  };
   auto due = [&](const std::string& id) {
     if (final) return true;
-    const auto written = last_use_written_.find(id);
+    const auto written = last_use_written_.find(id_hash(id));
     return written == last_use_written_.end() || now - written->second >= last_used_seconds_;
   };
   auto emit = [&](const std::string& id, const std::string& org, LastUse use) {
     KeyDelta& delta = take.counts.keys[id];
     delta.org = org;
     delta.last_use = std::move(use);
-    last_use_written_[id] = now;
+    last_use_written_[id_hash(id)] = now;
   };
   for (auto& [id, use] : take.last_uses) {
     const std::string& org = take.counts.keys[id].org;
@@ -122,13 +127,10 @@ void UsageRecorder::gate_last_uses(ShardTake& take, UnixSeconds now, bool final)
     it = deferred_.erase(it);
   }
   // An entry whose interval has passed says nothing "not found" would not: drop it, so the
-  // table holds only keys used within the last interval.
-  for (auto it = last_use_written_.begin(); it != last_use_written_.end();) {
-    if (now - it->second >= last_used_seconds_ && !deferred_.contains(it->first))
-      it = last_use_written_.erase(it);
-    else
-      ++it;
-  }
+  // table holds only keys used within the last interval. (A use still deferred here is not
+  // due, so its entry is younger than that.)
+  std::erase_if(last_use_written_,
+                [&](const auto& entry) { return now - entry.second >= last_used_seconds_; });
 }
 
 bool UsageRecorder::flush(bool final) {

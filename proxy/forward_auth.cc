@@ -68,8 +68,7 @@ LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfi
   if (ctx.key) {
     const auto& config = *ctx.snapshot.config;
     answer.headers.reserve(8);
-    for_each_identity_header(config.identity_headers, *ctx.key, ctx.org.get(),
-                             config.keys.default_plan,
+    for_each_identity_header(config.identity_headers, *ctx.key, ctx.org, config.keys.default_plan,
                              [&](std::string_view name, std::string_view value) {
                                answer.headers.emplace_back(name, std::string(value));
                              });

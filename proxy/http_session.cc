@@ -281,9 +281,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       entry.request_id = request_id;
       entry.client_ip = origin_.ip.empty() ? std::string_view(client_ip_) : origin_.ip;
       if (ctx && ctx->key) {
-        entry.key_id = ctx->key->id;
-        entry.key_prefix = ctx->key->prefix;
-        entry.org = ctx->key->org;
+        entry.key_id = ctx->key->id();
+        entry.key_prefix = ctx->key->prefix();
+        entry.org = ctx->key->org();
       }
       entry.decision = decision;
       worker_.access_log().append(entry);

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/compact_key.h"
 #include "auth/key_record.h"
 #include "conf/config.h"
 
@@ -14,15 +15,15 @@ namespace keygate::proxy {
 // Calls emit(name, value) for each identity header of a validated key, in a fixed order.
 // Without plans configured there is no plan to name, so that header is left out.
 template <class Emit>
-void for_each_identity_header(const conf::IdentityHeadersConfig& names, const auth::KeyRecord& key,
+void for_each_identity_header(const conf::IdentityHeadersConfig& names, const auth::CompactKey& key,
                               const auth::OrgRecord* org, std::string_view default_plan,
                               Emit&& emit) {
-  emit(std::string_view(names.key_id), std::string_view(key.id));
-  emit(std::string_view(names.org), std::string_view(key.org));
-  emit(std::string_view(names.environment), std::string_view(key.environment));
-  emit(std::string_view(names.key_type), std::string_view(key.type));
+  emit(std::string_view(names.key_id), key.id());
+  emit(std::string_view(names.org), key.org());
+  emit(std::string_view(names.environment), key.environment());
+  emit(std::string_view(names.key_type), key.type());
   std::string scopes;
-  for (const auto& scope : key.scopes) {
+  for (const auto& scope : key.scopes()) {
     if (!scopes.empty()) scopes += ',';
     scopes += scope;
   }

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "auth/key_record.h"
+#include "auth/compact_key.h"
 #include "proxy/http_fields.h"
 #include "proxy/snapshot.h"
 
@@ -40,8 +40,8 @@ struct RequestContext {
   // Filled by the steps.
   std::optional<LocalAnswer> answer{};  // set: respond with it, do not forward
   HeaderList response_headers{};        // added to whatever response goes back (rate limits)
-  std::shared_ptr<const auth::KeyRecord> key{};
-  std::shared_ptr<const auth::OrgRecord> org{};
+  std::shared_ptr<const auth::CompactKey> key{};
+  const auth::OrgRecord* org = nullptr;   // key's org record, owned by `key`; may be null
   std::string_view decision = "allowed";  // for the access log and metrics
 };
 

@@ -81,7 +81,7 @@ void remove_credentials(RequestContext& ctx, const conf::RouteAuthConfig& auth) 
 }
 
 void add_identity_headers(Fields& fields, const conf::IdentityHeadersConfig& names,
-                          const auth::KeyRecord& key, const auth::OrgRecord* org,
+                          const auth::CompactKey& key, const auth::OrgRecord* org,
                           std::string_view default_plan) {
   // insert, not set: clean_request_headers removed every client spelling of these already.
   for_each_identity_header(
@@ -133,7 +133,7 @@ bool accept_authentication(WorkerServices& services, RequestContext& ctx,
   services.counters->auth_decision(auth::error_code(decision.code)).inc();
   // Identify the key in the access log even when it is refused (revoked, wrong scope, ...).
   ctx.key = decision.key;
-  ctx.org = decision.org;
+  ctx.org = decision.org();
   if (decision.code != auth::AuthCode::ok) {
     answer_auth_failure(ctx, decision.code);
     return false;
@@ -141,8 +141,8 @@ bool accept_authentication(WorkerServices& services, RequestContext& ctx,
   // A check request (authorize mode) goes nowhere: its answer names the identity.
   if (!ctx.forwards) return true;
   remove_credentials(ctx, ctx.route.config->auth);
-  add_identity_headers(ctx.header, ctx.snapshot.config->identity_headers, *decision.key,
-                       decision.org.get(), ctx.snapshot.config->keys.default_plan);
+  add_identity_headers(ctx.header, ctx.snapshot.config->identity_headers, *decision.key, ctx.org,
+                       ctx.snapshot.config->keys.default_plan);
   return true;
 }
 
@@ -152,7 +152,7 @@ ratelimit::PolicyList policies_for(WorkerServices& services, const RequestContex
   const auto& route = *ctx.route.config;
   if (ctx.key) {
     return services.policies->resolve(route, ctx.org ? std::string_view(ctx.org->plan) : "",
-                                      ctx.key->type, ctx.key->limit_overrides);
+                                      ctx.key->type(), ctx.key->limit_overrides());
   }
   return services.policies->resolve_anonymous(route);
 }
@@ -161,8 +161,8 @@ ratelimit::Subject limit_subject(const RequestContext& ctx) {
   const auto& route = *ctx.route.config;
   ratelimit::Subject subject;
   if (ctx.key) {
-    subject.key_id = ctx.key->id;
-    subject.org_id = ctx.key->org;
+    subject.key_id = ctx.key->id();
+    subject.org_id = ctx.key->org();
   }
   if (ctx.org) subject.org_created_at = ctx.org->created_at;
   subject.route = route.name;
@@ -244,8 +244,8 @@ void finish_request(Worker& worker, const RequestContext& ctx, unsigned status) 
   // owner to charge and show up in the auth metrics instead.
   if (!services || !services->usage || !ctx.key) return;
   auth::UsageEvent event;
-  event.key_id = ctx.key->id;
-  event.org = ctx.key->org;
+  event.key_id = ctx.key->id();
+  event.org = ctx.key->org();
   if (ctx.org) event.org_created_at = ctx.org->created_at;
   event.status = status;
   event.client_ip = ctx.client_ip;

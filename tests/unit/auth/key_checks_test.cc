@@ -20,7 +20,8 @@ class KeyChecks : public ::testing::Test {
   }
 
   AuthCode check(Kind source = Kind::bearer, const char* client = "10.1.2.3") const {
-    return check_key(key, route, keys, source, boost::asio::ip::make_address(client), kNow);
+    return check_key(*CompactKey::make(key), route, keys, source,
+                     boost::asio::ip::make_address(client), kNow);
   }
 
   KeyRecord key;
