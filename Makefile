@@ -6,7 +6,7 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config ccache clang-format \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-  libssl-dev libhiredis-dev libyaml-cpp-dev libgtest-dev libcli11-dev \
+  libssl-dev libhiredis-dev libyaml-cpp-dev libgtest-dev libgmock-dev libcli11-dev \
   redis-server nginx python3 python3-requests prometheus curl
 BENCH_PACKAGES := nginx-light libnginx-mod-http-lua wrk
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "redis/cluster_client.h"
+#include "tests/support/free_port.h"
 #include "tests/support/redis_server.h"
 
 namespace keygate::redis {
@@ -29,7 +30,12 @@ TEST(ClusterSlotTest, HashTagsFollowTheSpec) {
 }
 
 TEST(ClusterSlotTest, AgreesWithRedisKeyslot) {
-  keygate::testing::RedisServer server({"", {"--cluster-enabled", "yes"}});
+  // The bus port is named: by default it is the port + 10000, which a free port above 55535
+  // cannot have.
+  keygate::testing::RedisServer server(
+      {"",
+       {"--cluster-enabled", "yes", "--cluster-port",
+        std::to_string(keygate::testing::pick_free_port())}});
   std::vector<std::string> keys = {
       "a",  "kg:key:{abc}", "kg:rl:{org:acme}:minute", "\xff\x00z", "{", "}",
       "{}", "x{y}z{w}",     std::string(300, 'k')};
