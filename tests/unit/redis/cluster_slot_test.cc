@@ -32,10 +32,9 @@ TEST(ClusterSlotTest, HashTagsFollowTheSpec) {
 TEST(ClusterSlotTest, AgreesWithRedisKeyslot) {
   // The bus port is named: by default it is the port + 10000, which a free port above 55535
   // cannot have.
-  keygate::testing::RedisServer server(
-      {"",
-       {"--cluster-enabled", "yes", "--cluster-port",
-        std::to_string(keygate::testing::pick_free_port())}});
+  keygate::testing::RedisServer server({"",
+                                        {"--cluster-enabled", "yes", "--cluster-port",
+                                         std::to_string(keygate::testing::pick_free_port())}});
   std::vector<std::string> keys = {
       "a",  "kg:key:{abc}", "kg:rl:{org:acme}:minute", "\xff\x00z", "{", "}",
       "{}", "x{y}z{w}",     std::string(300, 'k')};
