@@ -154,13 +154,7 @@ class ClusterSyncClient final : public SyncClient {
 
 std::unique_ptr<SyncClient> connect_cluster_sync(const conf::RedisConfig& config,
                                                  std::string* error) {
-  auto client = std::make_unique<ClusterSyncClient>(config);
-  std::string why;
-  if (!client->connect(&why)) {
-    if (error) *error = why;
-    return nullptr;
-  }
-  return client;
+  return connected_or_null(std::make_unique<ClusterSyncClient>(config), error);
 }
 
 }  // namespace keygate::redis

@@ -179,13 +179,7 @@ class BlockingClient final : public SyncClient {
 
 std::unique_ptr<SyncClient> connect_sync(const conf::RedisConfig& config, std::string* error) {
   if (!config.cluster_seeds.empty()) return connect_cluster_sync(config, error);
-  auto client = std::make_unique<BlockingClient>(config);
-  std::string why;
-  if (!client->connect(&why)) {
-    if (error) *error = why;
-    return nullptr;
-  }
-  return client;
+  return connected_or_null(std::make_unique<BlockingClient>(config), error);
 }
 
 }  // namespace keygate::redis

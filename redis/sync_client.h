@@ -35,4 +35,16 @@ std::unique_ptr<SyncClient> connect_sync(const conf::RedisConfig& config, std::s
 std::unique_ptr<SyncClient> connect_cluster_sync(const conf::RedisConfig& config,
                                                  std::string* error);
 
+// The client once its first connection is made, or null with `error` filled (for the
+// connect_* functions above).
+template <class Client>
+std::unique_ptr<SyncClient> connected_or_null(std::unique_ptr<Client> client, std::string* error) {
+  std::string why;
+  if (!client->connect(&why)) {
+    if (error) *error = why;
+    return nullptr;
+  }
+  return client;
+}
+
 }  // namespace keygate::redis

@@ -10,17 +10,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::error_strings;
-using testing::load;
+using testing::load_store;
 using testing::loaded;
 using testing::only_error;
-
-constexpr const char* kHead =
-    "upstreams: [{name: api, url: \"http://127.0.0.1:3000\"}]\n"
-    "routes: [{match: {path_prefix: /}, upstream: api}]\n";
-
-LoadResult load_store(const std::string& store) {
-  return load(kHead + store);
-}
 
 TEST(ConfigRedisSentinel, MasterNameAndSentinelsAreRead) {
   Config config = loaded(

@@ -27,6 +27,15 @@ inline LoadResult load_with_required(const std::string& snippet) {
   return load(snippet + kRequiredSections);
 }
 
+// A `store:` snippet after the two other required sections, on lines 1 and 2: errors in the
+// snippet are reported from line 3.
+inline LoadResult load_store(const std::string& store) {
+  return load(
+      "upstreams: [{name: api, url: \"http://127.0.0.1:3000\"}]\n"
+      "routes: [{match: {path_prefix: /}, upstream: api}]\n" +
+      store);
+}
+
 inline std::vector<std::string> error_strings(const LoadResult& result) {
   std::vector<std::string> out;
   for (const auto& error : result.errors) out.push_back(error.to_string());
