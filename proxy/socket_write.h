@@ -22,13 +22,14 @@ std::size_t send_now(Socket& socket, const Buffers& buffers, boost::system::erro
   return sent;
 }
 
-// Writes what send_now left of `buffers` (it sent `sent` bytes), asynchronously.
-template <class Buffers>
-awaitable<boost::system::error_code> write_rest(Socket& socket, const Buffers& buffers,
+// Writes what send_now left of `buffers` (it sent `sent` bytes), asynchronously, on a socket
+// or a Stream (plain or TLS).
+template <class AsyncStream, class Buffers>
+awaitable<boost::system::error_code> write_rest(AsyncStream& stream, const Buffers& buffers,
                                                 std::size_t sent) {
   boost::beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(sent);
-  auto [ec, n] = co_await asio::async_write(socket, rest, nothrow_awaitable);
+  auto [ec, n] = co_await asio::async_write(stream, rest, nothrow_awaitable);
   co_return ec;
 }
 

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <memory>
 #include <utility>
 
@@ -95,15 +94,6 @@ std::size_t send_now(Stream& stream, const Buffers& buffers, boost::system::erro
     return sent;
   }
   return send_now(stream.tcp(), buffers, ec);
-}
-
-template <class Buffers>
-awaitable<boost::system::error_code> write_rest(Stream& stream, const Buffers& buffers,
-                                                std::size_t sent) {
-  boost::beast::buffers_suffix<Buffers> rest(buffers);
-  rest.consume(sent);
-  auto [ec, n] = co_await asio::async_write(stream, rest, nothrow_awaitable);
-  co_return ec;
 }
 
 }  // namespace keygate::proxy
