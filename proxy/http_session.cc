@@ -39,6 +39,7 @@ using namespace asio::experimental::awaitable_operators;
 constexpr std::size_t kRelayBufferBytes = Worker::kRelayBufferBytes;
 // The first read of a request head; the buffer grows past it only for large heads or bodies.
 constexpr std::size_t kHeadReadBytes = 8192;
+constexpr std::size_t kIdleReadBytes = 1024;
 using RequestParser = http::request_parser<http::buffer_body, FieldAllocator<char>>;
 using ResponseParser = http::response_parser<http::buffer_body, FieldAllocator<char>>;
 
@@ -54,6 +55,21 @@ bool parse_buffered(Parser& parser, beast::flat_buffer& buffer, boost::system::e
     return false;
   }
   return true;
+}
+
+// RFC 9110 §9.2.2: methods a client may repeat without changing the outcome.
+bool idempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
 }
 
 double ms_since(Clock::time_point start) {
@@ -138,22 +154,32 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         arm(limits.idle_timeout);
         idle_ = true;
         boost::system::error_code ec;
-        std::size_t n = 0;
-        // TLS may hold decrypted bytes the socket no longer shows: those need no wait.
-        for (bool wait = !client_.has_buffered_input();; wait = true) {
-          if (wait) {
-            auto [wait_ec] =
-                co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
-            ec = wait_ec;
-            if (ec) break;
+        if (client_.is_tls()) {
+          std::size_t n = 0;
+          // TLS may hold decrypted bytes the socket no longer shows: those need no wait.
+          for (bool wait = !client_.has_buffered_input();; wait = true) {
+            if (wait) {
+              auto [wait_ec] =
+                  co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
+              ec = wait_ec;
+              if (ec) break;
+            }
+            n = client_.read_some_now(buffer_.prepare(kHeadReadBytes), ec);
+            // Woken without data (or without a whole record): wait again.
+            if (ec != asio::error::would_block) break;
           }
-          n = client_.read_some_now(buffer_.prepare(kHeadReadBytes), ec);
-          // Woken without data (or, over TLS, without a whole record): wait again.
-          if (ec != asio::error::would_block) break;
+          if (!ec) buffer_.commit(n);
+        } else {
+          // A read, not a wait: Asio's reactor re-arms epoll (EPOLL_CTL_MOD) for every wait,
+          // while a read queued after one that drained the socket costs no system call.
+          auto [read_ec, n] =
+              co_await client_.tcp().async_read_some(asio::buffer(idle_read_), nothrow_awaitable);
+          ec = read_ec;
+          if (!ec)
+            buffer_.commit(asio::buffer_copy(buffer_.prepare(n), asio::buffer(idle_read_, n)));
         }
         idle_ = false;
         if (ec) break;
-        buffer_.commit(n);
       }
 
       const auto started = Clock::now();
@@ -496,130 +522,148 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const auto upstream_started = Clock::now();
     auto& sr = request_serializer_;
     ActiveUpstream guard{active_upstream_, nullptr};  // cleared on every way out
-    bool header_sent = false;
-    for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
-      Acquired acquired{attempt == 0 ? pool->take_idle() : nullptr};
-      if (!acquired.connection) acquired = co_await pool->acquire(attempt > 0);
-      if (!acquired.connection) {
-        const auto& spec = acquired.error == AcquireError::timeout     ? errors::upstream_timeout
-                           : acquired.error == AcquireError::pool_full ? errors::upstream_busy
-                           : acquired.error == AcquireError::tls       ? errors::upstream_tls
-                                                                 : errors::upstream_unavailable;
-        count_upstream_error(upstream, acquired.error == AcquireError::timeout ? "connect_timeout"
-                                       : acquired.error == AcquireError::pool_full ? "pool_full"
-                                       : acquired.error == AcquireError::tls
-                                           ? "tls_handshake_failed"
-                                           : "connect_failed");
-        outcome.status = spec.status;
-        const bool keep = client_keep_alive && parser.is_done();
-        co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
-                            request_id_);
-        co_return keep;
-      }
-      conn = std::move(acquired.connection);
-      active_upstream_ = conn.get();
-      arm(upstream.response_timeout);
-      boost::system::error_code ec;
-      if (bodyless) {
-        head_.clear();
-        append_request_head(head_, req.method_string(), upstream_target, req.base());
-        const auto head = asio::buffer(head_);
-        const auto sent = send_now(conn->socket, head, ec);
-        if (!ec && sent < head.size()) ec = co_await write_rest(conn->socket, head, sent);
-      } else {
-        sr.emplace(req);
-        auto [write_ec, n] =
-            co_await http::async_write_header(conn->socket, *sr, nothrow_awaitable);
-        ec = write_ec;
-      }
-      if (!ec) {
-        header_sent = true;
-        break;
-      }
-      const bool stale = conn->reused;
-      release_upstream(*pool, std::move(conn), false);
-      if (!stale) break;
-    }
-    if (!header_sent) {
-      count_upstream_error(upstream, "write_failed");
-      outcome.status = 502;
-      co_await send_local(version, 502, error_body(errors::upstream_unavailable),
-                          ctx.response_headers, false, request_id_);
-      co_return false;
-    }
-
-    // Request body.
-    if (expects_continue) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      arm(limits.body_timeout);
-      auto [ec, n] =
-          co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
-      if (ec) {
+    // A reused connection the upstream closed as our request reached it fails without a
+    // byte of response: an idempotent request without a body then goes once more, on a fresh
+    // connection (as nginx retries its cached connections).
+    const bool resendable = bodyless && !upgrade && idempotent(req.method());
+    auto& rp = response_parser_;
+    for (bool resend = false;; resend = true) {
+      bool header_sent = false;
+      for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
+        const bool fresh = attempt > 0 || resend;
+        Acquired acquired{fresh ? nullptr : pool->take_idle()};
+        if (!acquired.connection) acquired = co_await pool->acquire(fresh);
+        if (!acquired.connection) {
+          const auto& spec = acquired.error == AcquireError::timeout     ? errors::upstream_timeout
+                             : acquired.error == AcquireError::pool_full ? errors::upstream_busy
+                             : acquired.error == AcquireError::tls       ? errors::upstream_tls
+                                                                   : errors::upstream_unavailable;
+          count_upstream_error(upstream, acquired.error == AcquireError::timeout ? "connect_timeout"
+                                         : acquired.error == AcquireError::pool_full ? "pool_full"
+                                         : acquired.error == AcquireError::tls
+                                             ? "tls_handshake_failed"
+                                             : "connect_failed");
+          outcome.status = spec.status;
+          const bool keep = client_keep_alive && parser.is_done();
+          co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
+                              request_id_);
+          co_return keep;
+        }
+        conn = std::move(acquired.connection);
+        active_upstream_ = conn.get();
+        arm(upstream.response_timeout);
+        boost::system::error_code ec;
+        if (bodyless) {
+          head_.clear();
+          append_request_head(head_, req.method_string(), upstream_target, req.base());
+          const auto head = asio::buffer(head_);
+          const auto sent = send_now(conn->socket, head, ec);
+          if (!ec && sent < head.size()) ec = co_await write_rest(conn->socket, head, sent);
+        } else {
+          sr.emplace(req);
+          auto [write_ec, n] =
+              co_await http::async_write_header(conn->socket, *sr, nothrow_awaitable);
+          ec = write_ec;
+        }
+        if (!ec) {
+          header_sent = true;
+          break;
+        }
+        const bool stale = conn->reused;
         release_upstream(*pool, std::move(conn), false);
-        co_return false;
+        if (!stale) break;
       }
-    }
-    auto body_error = RelayError::none;
-    if (!bodyless) {
-      body_error =
-          co_await relay_body(client_, buffer_, parser, conn->socket, *sr, limits.body_timeout,
-                              outcome.bytes_in, route.min_body_rate.value_or(limits.min_body_rate));
-    }
-    if (body_error != RelayError::none) {
-      release_upstream(*pool, std::move(conn), false);
-      if (body_error == RelayError::too_large) {
-        outcome.status = 413;
-        co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
-                            request_id_);
-      } else if (body_error == RelayError::too_slow) {
-        worker_.state().metrics.rejected.with({"body_too_slow"}).inc();
-        outcome.status = 408;
-        co_await send_local(version, 408, error_body(errors::request_timeout), {}, false,
-                            request_id_);
-      } else if (body_error == RelayError::input) {
-        // A malformed or stalled request body: say so, then drop the connection.
-        outcome.status = 400;
-        co_await send_local(version, 400, error_body(errors::bad_request), {}, false, request_id_);
-      } else if (body_error == RelayError::output) {
+      if (!header_sent) {
         count_upstream_error(upstream, "write_failed");
         outcome.status = 502;
-        co_await send_local(version, 502, error_body(errors::upstream_unavailable), {}, false,
-                            request_id_);
-      }
-      co_return false;  // the client's input is in an unknown state
-    }
-
-    // Response header; informational (1xx) responses other than 101 are dropped.
-    auto& rp = response_parser_;
-    for (;;) {
-      rp.emplace();
-      rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
-      rp->body_limit(boost::none);
-      if (is_head) rp->skip(true);
-      arm(upstream.response_timeout);
-      // The head (and usually the whole response) arrives in one read: read into the
-      // connection's buffer and parse it here rather than through Beast's composed read.
-      boost::system::error_code ec;
-      while (!ec && !rp->is_header_done()) {
-        if (parse_buffered(*rp, conn->buffer, ec) || ec) continue;
-        auto [read_ec, n] = co_await conn->socket.async_read_some(
-            conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes)),
-            nothrow_awaitable);
-        ec = read_ec;
-        conn->buffer.commit(n);
-      }
-      if (ec) {
-        const bool timeout = timed_out(ec);
-        release_upstream(*pool, std::move(conn), false);
-        const auto& spec = timeout ? errors::upstream_timeout : errors::upstream_bad_response;
-        count_upstream_error(upstream, timeout ? "response_timeout" : "bad_response");
-        outcome.status = spec.status;
-        co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, false,
-                            request_id_);
+        co_await send_local(version, 502, error_body(errors::upstream_unavailable),
+                            ctx.response_headers, false, request_id_);
         co_return false;
       }
-      const auto status = rp->get().result_int();
-      if (status < 100 || status >= 200 || status == 101) break;
+
+      // Request body.
+      if (expects_continue) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        arm(limits.body_timeout);
+        auto [ec, n] =
+            co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
+        if (ec) {
+          release_upstream(*pool, std::move(conn), false);
+          co_return false;
+        }
+      }
+      auto body_error = RelayError::none;
+      if (!bodyless) {
+        body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
+                                         limits.body_timeout, outcome.bytes_in,
+                                         route.min_body_rate.value_or(limits.min_body_rate));
+      }
+      if (body_error != RelayError::none) {
+        release_upstream(*pool, std::move(conn), false);
+        if (body_error == RelayError::too_large) {
+          outcome.status = 413;
+          co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
+                              request_id_);
+        } else if (body_error == RelayError::too_slow) {
+          worker_.state().metrics.rejected.with({"body_too_slow"}).inc();
+          outcome.status = 408;
+          co_await send_local(version, 408, error_body(errors::request_timeout), {}, false,
+                              request_id_);
+        } else if (body_error == RelayError::input) {
+          // A malformed or stalled request body: say so, then drop the connection.
+          outcome.status = 400;
+          co_await send_local(version, 400, error_body(errors::bad_request), {}, false,
+                              request_id_);
+        } else if (body_error == RelayError::output) {
+          count_upstream_error(upstream, "write_failed");
+          outcome.status = 502;
+          co_await send_local(version, 502, error_body(errors::upstream_unavailable), {}, false,
+                              request_id_);
+        }
+        co_return false;  // the client's input is in an unknown state
+      }
+
+      // Response header; informational (1xx) responses other than 101 are dropped.
+      bool closed_unanswered = false;
+      for (;;) {
+        rp.emplace();
+        rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
+        rp->body_limit(boost::none);
+        if (is_head) rp->skip(true);
+        arm(upstream.response_timeout);
+        // The head (and usually the whole response) arrives in one read: read into the
+        // connection's buffer and parse it here rather than through Beast's composed read.
+        boost::system::error_code ec;
+        bool received = false;
+        while (!ec && !rp->is_header_done()) {
+          if (parse_buffered(*rp, conn->buffer, ec) || ec) continue;
+          auto [read_ec, n] = co_await conn->socket.async_read_some(
+              conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes)),
+              nothrow_awaitable);
+          ec = read_ec;
+          conn->buffer.commit(n);
+          received = received || n > 0;
+        }
+        if (ec && resendable && !resend && conn->reused && !received && !timed_out(ec) &&
+            (ec == asio::error::eof || ec == asio::error::connection_reset)) {
+          release_upstream(*pool, std::move(conn), false);
+          closed_unanswered = true;
+          break;
+        }
+        if (ec) {
+          const bool timeout = timed_out(ec);
+          release_upstream(*pool, std::move(conn), false);
+          const auto& spec = timeout ? errors::upstream_timeout : errors::upstream_bad_response;
+          count_upstream_error(upstream, timeout ? "response_timeout" : "bad_response");
+          outcome.status = spec.status;
+          co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, false,
+                              request_id_);
+          co_return false;
+        }
+        const auto status = rp->get().result_int();
+        if (status < 100 || status >= 200 || status == 101) break;
+      }
+      if (!closed_unanswered) break;
     }
     outcome.upstream_ms = ms_since(upstream_started);
     ctx.route.upstream_latency->observe(outcome.upstream_ms / 1000.0);
@@ -907,6 +951,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   ClientOrigin origin_;          // who sent the request (trusted proxies considered)
   bool upgrade_ = false;         // the client asked for a protocol upgrade
   bool idle_ = false;
+  // Where an idle plain connection's next request lands (most heads fit; the rest is read
+  // into buffer_): 1 KiB per connection instead of a buffer held while idle.
+  std::array<char, kIdleReadBytes> idle_read_;
 };
 
 }  // namespace

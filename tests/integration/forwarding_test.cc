@@ -130,6 +130,32 @@ TEST_F(ForwardingTest, KeepAliveReusesBothConnections) {
   EXPECT_EQ(upstream_.connection_count(), 1u);  // the upstream connection was pooled
 }
 
+// An idle connection's next request is first read into a small per-connection buffer (1 KiB):
+// longer heads, and several requests sent at once, must arrive whole and in order.
+TEST_F(ForwardingTest, HeadsLongerThanTheIdleReadAndPipelinedRequestsArriveWhole) {
+  RawConnection raw(port());
+  const std::string padding(3000, 'p');
+  const std::string big = "GET /big HTTP/1.1\r\nHost: x\r\nX-Padding: " + padding + "\r\n\r\n";
+  for (int round = 0; round < 2; ++round) {  // the second one comes to an idle connection
+    ASSERT_TRUE(raw.send(big));
+    const auto res = raw.read_response(10s);
+    ASSERT_EQ(res.status, 200) << res.error;
+    ASSERT_TRUE(upstream_.wait_for_requests(round + 1));
+    EXPECT_EQ(upstream_.last_request()->header("x-padding").value_or(""), padding);
+  }
+  upstream_.clear();
+  std::string pipelined;
+  for (int i = 0; i < 3; ++i)
+    pipelined += "GET /p" + std::to_string(i) +
+                 " HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(500, 'q') + "\r\n\r\n";
+  ASSERT_TRUE(raw.send(pipelined));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(raw.read_response(10s).status, 200) << i;
+  ASSERT_TRUE(upstream_.wait_for_requests(3));
+  const auto seen = upstream_.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(seen[i].path(), "/p" + std::to_string(i));
+}
+
 TEST_F(ForwardingTest, Http10ClientGetsAnHttp10Answer) {
   RequestOptions options;
   options.version = 10;

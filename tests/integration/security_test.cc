@@ -321,6 +321,29 @@ TEST(SecurityPoolTest, UnsolicitedUpstreamBytesNeverReachTheNextClient) {
   }
 }
 
+// The upstream closes a pooled connection just as the next request reaches it (its idle
+// timeout, a restart): nothing of a response came back, so a request that may be repeated
+// goes again on a fresh connection, once; one that may not (POST) gets the 502.
+TEST(SecurityPoolTest, ARequestThatMetAClosingPooledConnectionGoesAgainOnlyIfIdempotent) {
+  ScriptedUpstreamOptions options;
+  options.response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  options.answers_per_connection = 1;
+  ScriptedUpstream upstream(options);
+  KeygateProcess keygate(config_for(upstream.url()), with_empty_keys());
+  KeepAliveClient client(keygate.proxy_port());
+  ASSERT_EQ(client.get("/public/first").status, 200);  // pools the connection
+  for (const char* method : {"GET", "OPTIONS", "DELETE"}) {
+    const auto res = client.request(method, "/public/again", {}, "");
+    EXPECT_EQ(res.status, 200) << method << ": " << res.error << res.body;
+  }
+  EXPECT_EQ(upstream.unanswered(), 3u);
+  EXPECT_EQ(upstream.connections(), 4u);
+  const auto post = client.request("POST", "/public/once", {}, "");
+  EXPECT_EQ(post.status, 502) << post.body;
+  EXPECT_EQ(upstream.unanswered(), 4u);
+  EXPECT_EQ(upstream.requests(), 8u) << "the POST went upstream twice";
+}
+
 // Framing mutations of the kind smuggling scanners (defparam/smuggler, Burp's HTTP Request
 // Smuggler) send. After each, a marker request goes on the same connection; the upstream must
 // see only requests the client really sent, with the private one never among them.

@@ -45,7 +45,7 @@ struct ScriptedUpstream::Impl {
   int listener = -1;
   std::uint16_t port = 0;
   std::atomic<bool> stopping{false};
-  std::atomic<std::size_t> requests{0}, extras{0}, connections{0};
+  std::atomic<std::size_t> requests{0}, extras{0}, connections{0}, unanswered{0};
   mutable std::mutex mutex;
   std::vector<std::string> heads;
   std::vector<std::thread> threads;  // guarded by mutex
@@ -54,7 +54,7 @@ struct ScriptedUpstream::Impl {
   void serve(int fd) {
     std::string buffer;
     char chunk[16384];
-    while (!stopping) {
+    for (std::size_t answered = 0; !stopping; ++answered) {
       // One request: the head, then a Content-Length body.
       std::size_t head_end;
       while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
@@ -84,6 +84,10 @@ struct ScriptedUpstream::Impl {
         heads.push_back(head);
       }
       ++requests;
+      if (options.answers_per_connection != 0 && answered == options.answers_per_connection) {
+        ++unanswered;
+        break;
+      }
       if (!write_all(fd, options.response)) break;
       if (!options.extra.empty()) {
         std::this_thread::sleep_for(options.extra_delay);  // the misbehaviour, not a wait
@@ -154,6 +158,9 @@ std::size_t ScriptedUpstream::extras_sent() const {
 }
 std::size_t ScriptedUpstream::connections() const {
   return impl_->connections;
+}
+std::size_t ScriptedUpstream::unanswered() const {
+  return impl_->unanswered;
 }
 
 std::vector<std::string> ScriptedUpstream::heads() const {

@@ -22,6 +22,10 @@ struct ScriptedUpstreamOptions {
   // the connection sits idle in its pool.
   std::string extra;
   std::chrono::milliseconds extra_delay{10};
+  // After this many answers on a connection, the next request on it is read and the
+  // connection closed unanswered, as an upstream closing an idle keep-alive connection just as
+  // a request reaches it (0: every request is answered).
+  std::size_t answers_per_connection = 0;
 };
 
 class ScriptedUpstream {
@@ -36,6 +40,7 @@ class ScriptedUpstream {
   std::size_t requests() const;            // request heads read so far
   std::size_t extras_sent() const;         // times `extra` was written
   std::size_t connections() const;         // accepted so far
+  std::size_t unanswered() const;          // requests whose connection was closed instead
   std::vector<std::string> heads() const;  // every request head, as received
   // Polls until extras_sent() reaches `count`.
   bool wait_for_extras(std::size_t count,
