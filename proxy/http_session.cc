@@ -148,38 +148,36 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
       if (buffer_.size() == 0) {
         if (worker_.state().draining.load(std::memory_order_relaxed)) break;
-        // An idle connection holds no buffer: it waits for the socket to be readable, then
-        // reads (what 10,000 idle keep-alive connections cost is mostly their buffers).
+        // An idle connection holds no buffer but idle_read_, where its next bytes land (what
+        // 10,000 idle keep-alive connections cost is mostly their buffers).
         buffer_.shrink_to_fit();
         arm(limits.idle_timeout);
         idle_ = true;
         boost::system::error_code ec;
-        if (client_.is_tls()) {
-          std::size_t n = 0;
-          // TLS may hold decrypted bytes the socket no longer shows: those need no wait.
-          for (bool wait = !client_.has_buffered_input();; wait = true) {
-            if (wait) {
-              auto [wait_ec] =
-                  co_await client_.tcp().async_wait(Socket::wait_read, nothrow_awaitable);
-              ec = wait_ec;
-              if (ec) break;
+        std::size_t n = 0;
+        TlsStream* tls = client_.tls();
+        for (;;) {
+          // TLS may hold bytes already (decrypted, or read here before): those need no read.
+          if (!client_.has_buffered_input()) {
+            // A read, not a wait: Asio's reactor re-arms epoll (EPOLL_CTL_MOD) for every wait,
+            // while a read is queued without one.
+            auto [read_ec, got] =
+                co_await client_.tcp().async_read_some(asio::buffer(idle_read_), nothrow_awaitable);
+            ec = read_ec;
+            if (ec) break;
+            if (tls == nullptr) {
+              n = asio::buffer_copy(buffer_.prepare(got), asio::buffer(idle_read_, got));
+              break;
             }
-            n = client_.read_some_now(buffer_.prepare(kHeadReadBytes), ec);
-            // Woken without data (or without a whole record): wait again.
-            if (ec != asio::error::would_block) break;
+            tls->prefetched(asio::buffer(idle_read_, got));
           }
-          if (!ec) buffer_.commit(n);
-        } else {
-          // A read, not a wait: Asio's reactor re-arms epoll (EPOLL_CTL_MOD) for every wait,
-          // while a read queued after one that drained the socket costs no system call.
-          auto [read_ec, n] =
-              co_await client_.tcp().async_read_some(asio::buffer(idle_read_), nothrow_awaitable);
-          ec = read_ec;
-          if (!ec)
-            buffer_.commit(asio::buffer_copy(buffer_.prepare(n), asio::buffer(idle_read_, n)));
+          n = client_.read_some_now(buffer_.prepare(kHeadReadBytes), ec);
+          // Not a whole record yet (or none with data): read again.
+          if (ec != asio::error::would_block) break;
         }
         idle_ = false;
         if (ec) break;
+        buffer_.commit(n);
       }
 
       const auto started = Clock::now();

@@ -3,9 +3,11 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/ssl/error.hpp>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 namespace keygate::proxy {
 namespace {
@@ -23,12 +25,33 @@ int send_without_sigpipe(BIO* bio, const char* data, int size) {
   return static_cast<int>(sent);
 }
 
+// Where a BIO keeps its TlsStream::prefetched_ (ex data: newer OpenSSLs use the socket BIO's
+// own data pointer).
+int prefetched_index() {
+  static const int index = BIO_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// And reads serve first what the session read from the socket itself (TlsStream::prefetched).
+int read_prefetched_first(BIO* bio, char* out, int size) {
+  auto* pending = static_cast<asio::const_buffer*>(BIO_get_ex_data(bio, prefetched_index()));
+  if (pending != nullptr && pending->size() > 0 && size > 0) {
+    const auto n = std::min(pending->size(), static_cast<std::size_t>(size));
+    std::memcpy(out, pending->data(), n);
+    *pending += n;
+    BIO_clear_retry_flags(bio);
+    return static_cast<int>(n);
+  }
+  static const auto socket_read = BIO_meth_get_read(BIO_s_socket());
+  return socket_read(bio, out, size);
+}
+
 const BIO_METHOD* socket_method() {
   static BIO_METHOD* method = [] {
     const BIO_METHOD* base = BIO_s_socket();
     BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "keygate socket");
     BIO_meth_set_write(m, send_without_sigpipe);
-    BIO_meth_set_read(m, BIO_meth_get_read(base));
+    BIO_meth_set_read(m, read_prefetched_first);
     BIO_meth_set_puts(m, BIO_meth_get_puts(base));
     BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
     BIO_meth_set_create(m, BIO_meth_get_create(base));
@@ -54,6 +77,7 @@ TlsStream::TlsStream(Socket& socket, asio::ssl::context& context)
   socket_.non_blocking(true, ignored);
   BIO* bio = BIO_new(socket_method());
   BIO_set_fd(bio, socket_.native_handle(), BIO_NOCLOSE);  // the socket closes itself
+  BIO_set_ex_data(bio, prefetched_index(), &prefetched_);
   SSL_set_bio(ssl_, bio, bio);
   // Retries after a wait may come from another address (write_rest re-flattens) and a write
   // may end after whole records; buffers are released while a connection idles (as nginx

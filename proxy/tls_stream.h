@@ -50,8 +50,13 @@ class TlsStream {
   SSL* native_handle() { return ssl_; }
   executor_type get_executor() { return socket_.get_executor(); }
 
-  // Decrypted bytes (or a whole record) are already buffered: a read needs no socket wait.
-  bool has_buffered_input() const { return SSL_has_pending(ssl_) == 1; }
+  // Bytes are already buffered (decrypted, a whole record, or prefetched): a read needs no
+  // socket wait.
+  bool has_buffered_input() const { return prefetched_.size() > 0 || SSL_has_pending(ssl_) == 1; }
+  // Bytes the caller read from the socket itself (an idle connection's next record, read
+  // without the epoll re-arm a wait costs): OpenSSL takes them before it reads the socket
+  // again. They must stay in place, and the socket unread, while has_buffered_input().
+  void prefetched(asio::const_buffer bytes) { prefetched_ = bytes; }
 
   // Non-blocking: what can be read or written now; would_block when it would have to wait.
   // After write_now would_block, the same bytes must be offered again (write_rest does).
@@ -166,7 +171,8 @@ class TlsStream {
 
   Socket& socket_;
   SSL* ssl_;
-  std::string scratch_;  // flattened multi-buffer writes
+  std::string scratch_;            // flattened multi-buffer writes
+  asio::const_buffer prefetched_;  // not yet given to OpenSSL, see prefetched()
 };
 
 }  // namespace keygate::proxy
