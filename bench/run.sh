@@ -217,7 +217,7 @@ keys:
   default_plan: bench
 rate_limits:
   policies:
-    - {name: generous, per: key, algorithm: sliding_window, limit: 100000000, window: 1h}
+    - {name: generous, per: key, algorithm: fixed_window, limit: 100000000, window: 1h}
     - {name: generous-leased, per: key, algorithm: sliding_window, limit: 100000000, window: 1h,
        lease: 100}
     - {name: one-an-hour, per: key, algorithm: fixed_window, limit: 1, window: 1h}

@@ -71,17 +71,27 @@ local function first_fitting(cur, prev, w, limit, lo, hi)
   return lo
 end
 
+-- Takes back a fixed window's charge; a counter that only the refused request created goes.
+local function refund(key)
+  if redis.call('INCRBY', key, -1) == 0 then redis.call('DEL', key) end
+end
+
 -- One policy. Returns allowed, remaining, reset, retry_after, then the write that charges it
--- (kind 'incr' or 'tat', counter name, ttl, new tat), applied only if the whole request fits.
+-- (kind 'incr' or 'tat', counter name, ttl, new tat), applied only if the whole request fits,
+-- or kind 'charged' and the counter name: a fixed window is charged at once (one INCRBY instead
+-- of a GET and an INCRBY) and refunded if the request is refused, by it or by another policy.
+-- The script runs atomically, so nothing sees the charge that is taken back.
 local function check(base, p)
   local limit, w = p.limit, p.w
   if p.algo == 'f' then
     local key = base .. p.suffix
-    local count = tonumber(redis.call('GET', key) or '0')
+    local count = redis.call('INCRBY', key, 1)
     local reset = p.anchor + (p.idx + 1) * w
-    if count + 1 <= limit then
-      return true, limit - count - 1, reset, 0, 'incr', key, reset - now + SLACK
-    end
+    -- Counters expire at the same absolute time whichever request in their window writes them,
+    -- so the TTL is set by the write that creates the counter.
+    if count == 1 then redis.call('PEXPIRE', key, reset - now + SLACK) end
+    if count <= limit then return true, limit - count, reset, 0, 'charged', key end
+    refund(key)
     return false, 0, reset, reset - now
   elseif p.algo == 's' then
     local start = p.idx * w
@@ -149,10 +159,10 @@ while a <= #ARGV do
     for i = 1, n do
       local grant = math.min(leases[i], math.floor(remainings[i] / LEASE_SHARE))
       out[o + 4 * i] = grant
-      if kinds[i] == 'incr' then
-        -- Counters expire at the same absolute time whichever request in their window writes
-        -- them, so the TTL is set once, by the write that creates the counter.
-        local charge = 1 + grant
+      if kinds[i] == 'charged' then
+        if grant > 0 then redis.call('INCRBY', keys[i], grant) end
+      elseif kinds[i] == 'incr' then
+        local charge = 1 + grant  -- the write that creates the counter sets its TTL
         if redis.call('INCRBY', keys[i], charge) == charge then
           redis.call('PEXPIRE', keys[i], ttls[i])
         end
@@ -165,6 +175,10 @@ while a <= #ARGV do
         -- %.17g: Lua's default number format would round the fractional TAT
         redis.call('SET', keys[i], string.format('%.17g', tat), 'PX', ttl)
       end
+    end
+  else
+    for i = 1, n do
+      if kinds[i] == 'charged' then refund(keys[i]) end
     end
   end
   o = o + 4 * n
