@@ -204,6 +204,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
       // They refer to this request's messages, which the next request replaces; the parsers'
       // fields and the relay buffer are not kept while the connection waits for another.
+      context_.reset();
       request_serializer_.reset();
       response_serializer_.reset();
       request_parser_.reset();
@@ -258,7 +259,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       reason = "request_timeout";
     }
     worker_.state().metrics.rejected.with({std::string(reason)}).inc();
-    co_await send_local(11, spec->status, error_body(*spec), {}, false);
+    prepare_local(11, spec->status, error_body(*spec), {}, false);
+    co_await send_prepared();
   }
 
   awaitable<bool> handle(const Snapshot& snapshot, RequestParser& parser,
@@ -283,7 +285,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
 
     Outcome outcome;
     const RouteRuntime* route = nullptr;
-    std::optional<RequestContext> ctx;
+    // In the session: a RequestContext would take a quarter of this frame.
+    std::optional<RequestContext>& ctx = context_;
+    ctx.reset();
 
     auto finish = [&](std::string_view decision) {
       const auto status_class = outcome.status / 100;
@@ -332,7 +336,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (bad) {
       worker_.state().metrics.rejected.with({std::string(bad->code)}).inc();
       outcome.status = bad->status;
-      co_await send_local(version, bad->status, error_body(*bad), {}, false, request_id);
+      prepare_local(version, bad->status, error_body(*bad), {}, false, request_id);
+      co_await send_prepared();
       finish("rejected");
       co_return false;
     }
@@ -348,8 +353,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (authorize) adapt_denied_answer(answer, *authorize);
       outcome.status = answer.status;
       const bool keep = client_keep_alive && parser.is_done();
-      co_await send_local(version, answer.status, std::move(answer.body), answer.headers, keep,
-                          request_id);
+      prepare_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                    request_id);
+      co_await send_prepared();
       finish("no_route");
       co_return keep;
     }
@@ -358,8 +364,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (route_config->auth.mtls_required && client_subject_.empty()) {
       outcome.status = errors::client_certificate_required.status;
       const bool keep = client_keep_alive && parser.is_done();
-      co_await send_local(version, outcome.status, error_body(errors::client_certificate_required),
-                          {}, keep, request_id);
+      prepare_local(version, outcome.status, error_body(errors::client_certificate_required), {},
+                    keep, request_id);
+      co_await send_prepared();
       finish("no_client_certificate");
       co_return keep;
     }
@@ -371,8 +378,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (max_body != 0 && !authorize) {
       if (parser.content_length() && *parser.content_length() > max_body) {
         outcome.status = 413;
-        co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
-                            request_id);
+        prepare_local(version, 413, error_body(errors::body_too_large), {}, false, request_id);
+        co_await send_prepared();
         finish("body_too_large");
         co_return false;
       }
@@ -390,8 +397,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       for (auto& h : ctx->response_headers) answer.headers.push_back(std::move(h));
       outcome.status = answer.status;
       const bool keep = client_keep_alive && parser.is_done();
-      co_await send_local(version, answer.status, std::move(answer.body), answer.headers, keep,
-                          request_id);
+      prepare_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                    request_id);
+      co_await send_prepared();
       finish(ctx->decision);
       co_return keep;
     }
@@ -400,8 +408,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
       auto headers = std::move(ctx->answer->headers);
       for (auto& h : ctx->response_headers) headers.push_back(std::move(h));
-      co_await send_local(version, ctx->answer->status, std::move(ctx->answer->body), headers, keep,
-                          request_id);
+      prepare_local(version, ctx->answer->status, std::move(ctx->answer->body), headers, keep,
+                    request_id);
+      co_await send_prepared();
       finish(ctx->decision);
       co_return keep;
     }
@@ -463,17 +472,38 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     return std::nullopt;
   }
 
-  // Relays the request upstream and the response back. Returns whether the client
-  // connection may be kept.
-  awaitable<bool> forward(const Snapshot& snapshot, RequestParser& parser, RequestContext& ctx,
-                          bool client_keep_alive, Outcome& outcome) {
+  // The request as it goes upstream: made by prepare_upstream_request, sent by exchange().
+  struct UpstreamRequest {
+    UpstreamPool& pool;
+    unsigned client_version;  // the client's HTTP version (the upstream gets 1.1)
+    bool is_head;
+    bool bodyless;          // the head is the whole request
+    bool expects_continue;  // keygate answers the client's 100-continue itself
+    // A reused connection the upstream closed as our request reached it fails without a
+    // byte of response: an idempotent request without a body then goes once more, on a fresh
+    // connection (as nginx retries its cached connections).
+    bool resendable;
+    std::string target;  // path and query as the upstream gets them
+  };
+
+  // How exchange() ended: a connection whose response head is in response_parser_, or none;
+  // then `keep` says whether the client connection may be kept, and `answer` whether a local
+  // answer was prepared (prepare_local) for the client.
+  struct Exchanged {
+    std::unique_ptr<UpstreamConnection> conn;
+    bool keep = false;
+    bool answer = false;
+  };
+
+  // Makes the client's request into the one the upstream gets: forwarding headers from what
+  // keygate saw, stray keys and unverified identities removed, the path mapped, the framing
+  // made unambiguous. A plain function: its locals stay out of the coroutine frames.
+  UpstreamRequest prepare_upstream_request(const Snapshot& snapshot, RequestParser& parser,
+                                           RequestContext& ctx, UpstreamPool& pool) {
     auto& req = parser.get();
     const auto& route = *ctx.route.config;
-    const auto& limits = snapshot.config->limits;
-    auto pool = worker_.pool(ctx.route.upstream_index);
-    const auto& upstream = pool->config();
+    const auto& upstream = pool.config();
     const auto version = req.version();
-    const bool is_head = req.method() == http::verb::head;
 
     // Upgrade (WebSocket): the only hop-by-hop header that crossed, with Connection.
     const bool upgrade = upgrade_;
@@ -513,24 +543,38 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       req.keep_alive(true);
     }
     set_framing(req.base(), parser.content_length(), request_chunked);
+    return UpstreamRequest{pool,
+                           version,
+                           req.method() == http::verb::head,
+                           bodyless,
+                           expects_continue,
+                           bodyless && !upgrade && idempotent(req.method()),
+                           std::move(upstream_target)};
+  }
 
-    // Upstream connection: a stale pooled one may fail before anything reached the server;
-    // a request whose body has not been touched can then go again on a fresh connection.
+  // Sends the request upstream (its body too) and reads the response head. Upstream
+  // connection: a stale pooled one may fail before anything reached the server; a request
+  // whose body has not been touched can then go again on a fresh connection.
+  awaitable<Exchanged> exchange(RequestParser& parser, RequestContext& ctx,
+                                const UpstreamRequest& request, bool client_keep_alive,
+                                Outcome& outcome) {
+    auto& req = parser.get();
+    auto& pool = request.pool;
+    const auto& upstream = pool.config();
+    const auto& limits = ctx.snapshot.config->limits;
+    const auto version = request.client_version;
+    const bool bodyless = request.bodyless;
+    const auto& upstream_target = request.target;
     std::unique_ptr<UpstreamConnection> conn;
     const auto upstream_started = Clock::now();
     auto& sr = request_serializer_;
-    ActiveUpstream guard{active_upstream_, nullptr};  // cleared on every way out
-    // A reused connection the upstream closed as our request reached it fails without a
-    // byte of response: an idempotent request without a body then goes once more, on a fresh
-    // connection (as nginx retries its cached connections).
-    const bool resendable = bodyless && !upgrade && idempotent(req.method());
     auto& rp = response_parser_;
     for (bool resend = false;; resend = true) {
       bool header_sent = false;
       for (int attempt = 0; attempt < 2 && !header_sent; ++attempt) {
         const bool fresh = attempt > 0 || resend;
-        Acquired acquired{fresh ? nullptr : pool->take_idle()};
-        if (!acquired.connection) acquired = co_await pool->acquire(fresh);
+        Acquired acquired{fresh ? nullptr : pool.take_idle()};
+        if (!acquired.connection) acquired = co_await pool.acquire(fresh);
         if (!acquired.connection) {
           const auto& spec = acquired.error == AcquireError::timeout     ? errors::upstream_timeout
                              : acquired.error == AcquireError::pool_full ? errors::upstream_busy
@@ -543,9 +587,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
                                              : "connect_failed");
           outcome.status = spec.status;
           const bool keep = client_keep_alive && parser.is_done();
-          co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
-                              request_id_);
-          co_return keep;
+          prepare_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
+                        request_id_);
+          co_return Exchanged{nullptr, keep, true};
         }
         conn = std::move(acquired.connection);
         active_upstream_ = conn.get();
@@ -568,57 +612,50 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           break;
         }
         const bool stale = conn->reused;
-        release_upstream(*pool, std::move(conn), false);
+        release_upstream(pool, std::move(conn), false);
         if (!stale) break;
       }
       if (!header_sent) {
         count_upstream_error(upstream, "write_failed");
         outcome.status = 502;
-        co_await send_local(version, 502, error_body(errors::upstream_unavailable),
-                            ctx.response_headers, false, request_id_);
-        co_return false;
+        prepare_local(version, 502, error_body(errors::upstream_unavailable), ctx.response_headers,
+                      false, request_id_);
+        co_return Exchanged{nullptr, false, true};
       }
 
       // Request body.
-      if (expects_continue) {
+      if (request.expects_continue) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         arm(limits.body_timeout);
         auto [ec, n] =
             co_await asio::async_write(client_, asio::buffer(kContinue), nothrow_awaitable);
         if (ec) {
-          release_upstream(*pool, std::move(conn), false);
-          co_return false;
+          release_upstream(pool, std::move(conn), false);
+          co_return Exchanged{};
         }
       }
       auto body_error = RelayError::none;
       if (!bodyless) {
-        body_error = co_await relay_body(client_, buffer_, parser, conn->socket, *sr,
-                                         limits.body_timeout, outcome.bytes_in,
-                                         route.min_body_rate.value_or(limits.min_body_rate));
+        body_error = co_await relay_body(
+            client_, buffer_, parser, conn->socket, *sr, limits.body_timeout, outcome.bytes_in,
+            ctx.route.config->min_body_rate.value_or(limits.min_body_rate));
       }
       if (body_error != RelayError::none) {
-        release_upstream(*pool, std::move(conn), false);
+        release_upstream(pool, std::move(conn), false);
+        // A malformed or stalled request body is answered too, then the connection dropped.
+        const ErrorSpec* spec = &errors::bad_request;
         if (body_error == RelayError::too_large) {
-          outcome.status = 413;
-          co_await send_local(version, 413, error_body(errors::body_too_large), {}, false,
-                              request_id_);
+          spec = &errors::body_too_large;
         } else if (body_error == RelayError::too_slow) {
           worker_.state().metrics.rejected.with({"body_too_slow"}).inc();
-          outcome.status = 408;
-          co_await send_local(version, 408, error_body(errors::request_timeout), {}, false,
-                              request_id_);
-        } else if (body_error == RelayError::input) {
-          // A malformed or stalled request body: say so, then drop the connection.
-          outcome.status = 400;
-          co_await send_local(version, 400, error_body(errors::bad_request), {}, false,
-                              request_id_);
+          spec = &errors::request_timeout;
         } else if (body_error == RelayError::output) {
           count_upstream_error(upstream, "write_failed");
-          outcome.status = 502;
-          co_await send_local(version, 502, error_body(errors::upstream_unavailable), {}, false,
-                              request_id_);
+          spec = &errors::upstream_unavailable;
         }
-        co_return false;  // the client's input is in an unknown state
+        outcome.status = spec->status;
+        prepare_local(version, spec->status, error_body(*spec), {}, false, request_id_);
+        co_return Exchanged{nullptr, false, true};  // the client's input is in an unknown state
       }
 
       // Response header; informational (1xx) responses other than 101 are dropped.
@@ -627,7 +664,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         rp.emplace();
         rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
         rp->body_limit(boost::none);
-        if (is_head) rp->skip(true);
+        if (request.is_head) rp->skip(true);
         arm(upstream.response_timeout);
         // The head (and usually the whole response) arrives in one read: read into the
         // connection's buffer and parse it here rather than through Beast's composed read.
@@ -642,21 +679,21 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           conn->buffer.commit(n);
           received = received || n > 0;
         }
-        if (ec && resendable && !resend && conn->reused && !received && !timed_out(ec) &&
+        if (ec && request.resendable && !resend && conn->reused && !received && !timed_out(ec) &&
             (ec == asio::error::eof || ec == asio::error::connection_reset)) {
-          release_upstream(*pool, std::move(conn), false);
+          release_upstream(pool, std::move(conn), false);
           closed_unanswered = true;
           break;
         }
         if (ec) {
           const bool timeout = timed_out(ec);
-          release_upstream(*pool, std::move(conn), false);
+          release_upstream(pool, std::move(conn), false);
           const auto& spec = timeout ? errors::upstream_timeout : errors::upstream_bad_response;
           count_upstream_error(upstream, timeout ? "response_timeout" : "bad_response");
           outcome.status = spec.status;
-          co_await send_local(version, spec.status, error_body(spec), ctx.response_headers, false,
-                              request_id_);
-          co_return false;
+          prepare_local(version, spec.status, error_body(spec), ctx.response_headers, false,
+                        request_id_);
+          co_return Exchanged{nullptr, false, true};
         }
         const auto status = rp->get().result_int();
         if (status < 100 || status >= 200 || status == 101) break;
@@ -666,6 +703,28 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     outcome.upstream_ms = ms_since(upstream_started);
     ctx.route.upstream_latency->observe(outcome.upstream_ms / 1000.0);
 
+    co_return Exchanged{std::move(conn)};
+  }
+
+  // Relays the request upstream and the response back. Returns whether the client
+  // connection may be kept.
+  awaitable<bool> forward(const Snapshot& snapshot, RequestParser& parser, RequestContext& ctx,
+                          bool client_keep_alive, Outcome& outcome) {
+    const auto pool = worker_.pool(ctx.route.upstream_index);
+    const UpstreamRequest request = prepare_upstream_request(snapshot, parser, ctx, *pool);
+    ActiveUpstream guard{active_upstream_, nullptr};  // cleared on every way out
+    Exchanged exchanged = co_await exchange(parser, ctx, request, client_keep_alive, outcome);
+    if (!exchanged.conn) {
+      if (exchanged.answer) co_await send_prepared();
+      co_return exchanged.keep;
+    }
+    std::unique_ptr<UpstreamConnection> conn = std::move(exchanged.conn);
+    const auto& limits = snapshot.config->limits;
+    const auto& upstream = pool->config();
+    const auto version = request.client_version;
+    const bool is_head = request.is_head;
+    const bool upgrade = upgrade_;
+    auto& rp = response_parser_;
     auto& res = rp->get();
     outcome.status = res.result_int();
     const bool switching = outcome.status == 101 && upgrade;
@@ -699,8 +758,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           release_upstream(*pool, std::move(conn), false);
           count_upstream_error(upstream, "bad_response");
           outcome.status = errors::upstream_bad_response.status;
-          co_await send_local(version, outcome.status, error_body(errors::upstream_bad_response),
-                              ctx.response_headers, false, request_id_);
+          prepare_local(version, outcome.status, error_body(errors::upstream_bad_response),
+                        ctx.response_headers, false, request_id_);
+          co_await send_prepared();
           co_return false;
         }
       }
@@ -863,9 +923,12 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
   }
 
-  awaitable<void> send_local(unsigned version, unsigned status, std::string body,
-                             const HeaderList& headers, bool keep_alive,
-                             std::string_view request_id = {}) {
+  // A locally made answer is built by prepare_local() and sent by send_prepared(), in two
+  // statements: the body and header temporaries of a call then end before the suspension, so
+  // they take no room in the calling coroutine's frame (one slot per call site otherwise, and
+  // a frame over 1 KiB misses Asio's recycling and costs a malloc and a free per request).
+  void prepare_local(unsigned version, unsigned status, std::string body, const HeaderList& headers,
+                     bool keep_alive, std::string_view request_id = {}) {
     version = version >= 10 ? version : 11u;
     keep_alive = keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
     head_.clear();
@@ -882,10 +945,14 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const auto end = std::to_chars(length, length + sizeof length, body.size()).ptr;
     append_field(head_, "Content-Length", std::string_view(length, end - length));
     head_ += "\r\n";
-    arm(worker_.snapshot()->config->limits.body_timeout);
     // RFC 9110 §9.3.2: a HEAD gets the same header fields as a GET, but no content.
-    const std::array<asio::const_buffer, 2> pieces{
-        asio::buffer(head_), asio::buffer(body.data(), head_request_ ? 0 : body.size())};
+    if (head_request_) body.clear();
+    local_body_ = std::move(body);
+  }
+
+  awaitable<void> send_prepared() {
+    arm(worker_.snapshot()->config->limits.body_timeout);
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_), asio::buffer(local_body_)};
     boost::system::error_code ec;
     const auto sent = send_now(client_, pieces, ec);
     if (!ec && sent < asio::buffer_size(pieces)) co_await write_rest(client_, pieces, sent);
@@ -937,9 +1004,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<ResponseParser> response_parser_;  // its upstream response
   std::optional<http::request_serializer<http::buffer_body, Fields>> request_serializer_;
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
+  std::optional<RequestContext> context_;  // what the request steps decided about it
   // Per request, kept as members so their capacity carries
   // over to the next request.
   std::string head_;             // a message head being written
+  std::string local_body_;       // the body of an answer keygate makes itself
   std::string path_;             // the request's path, for routing and the access log
   std::string request_id_;       // the X-Request-Id that goes upstream and back
   std::string host_name_;        // the Host the request is routed by (parse_host_header)
