@@ -176,10 +176,8 @@ void apply_limit_decision(WorkerServices& services, RequestContext& ctx,
                           const ratelimit::Decision& decision) {
   const auto& route = *ctx.route.config;
   const auto& config = *ctx.snapshot.config;
-  auto headers = ratelimit::rate_limit_headers(decision, config.rate_limits.draft_headers);
-  ctx.response_headers.reserve(ctx.response_headers.size() + headers.size());
-  for (auto& header : headers)
-    ctx.response_headers.emplace_back(header.name, std::move(header.value));
+  ratelimit::append_rate_limit_headers(decision, config.rate_limits.draft_headers,
+                                       ctx.response_headers);
 
   auto& metrics = *services.metrics;
   if (decision.store_error) {

@@ -1,11 +1,21 @@
 #include "ratelimit/counter_key.h"
 
+#include <algorithm>
+#include <array>
+
 namespace keygate::ratelimit {
 namespace {
 
+constexpr std::array<bool, 256> kSafe = [] {
+  std::array<bool, 256> safe{};
+  for (int c = 0; c < 256; ++c)
+    safe[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '@';
+  return safe;
+}();
+
 bool is_safe(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-' || c == '@';
+  return kSafe[static_cast<unsigned char>(c)];
 }
 
 struct Scope {
@@ -33,15 +43,16 @@ Scope scope_of(Counter per, const Subject& subject) {
 
 void append_escaped(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char c : value) {
-    if (is_safe(c)) {
-      out.push_back(c);
-    } else {
-      const auto byte = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xF]);
-    }
+  // Ids are almost always safe as they are: runs of safe characters go in one append.
+  while (!value.empty()) {
+    const auto run = static_cast<std::size_t>(
+        std::find_if_not(value.begin(), value.end(), is_safe) - value.begin());
+    out.append(value.substr(0, run));
+    if (run == value.size()) return;
+    const auto byte = static_cast<unsigned char>(value[run]);
+    const char escaped[3] = {'%', kHex[byte >> 4], kHex[byte & 0xF]};
+    out.append(escaped, sizeof escaped);
+    value.remove_prefix(run + 1);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "ratelimit/headers.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace keygate::ratelimit {
 namespace {
@@ -34,49 +35,67 @@ void append_json_string(std::string& out, std::string_view value) {
   out.push_back('"');
 }
 
+template <class Int>
+void append_number(std::string& out, Int value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+template <class Int>
+std::string number_text(Int value) {
+  std::string text;
+  append_number(text, value);
+  return text;
+}
+
 std::int64_t seconds_until(std::int64_t when_ms, std::int64_t now_ms) {
   return std::max<std::int64_t>(0, ceil_seconds(when_ms - now_ms));
 }
 
 std::string draft_policy_header(const Decision& d) {
   std::string value;
+  value.reserve(48 * d.policies.size());  // one allocation: a policy's part is ~30 bytes
   for (const PolicyDecision& p : d.policies) {
     if (!value.empty()) value.append(", ");
     append_sf_string(value, p.name);
-    value.append(";q=").append(std::to_string(p.limit));
-    value.append(";w=").append(std::to_string(ceil_seconds(p.window.count())));
+    value.append(";q=");
+    append_number(value, p.limit);
+    value.append(";w=");
+    append_number(value, ceil_seconds(p.window.count()));
   }
   return value;
 }
 
 std::string draft_state_header(const Decision& d) {
   std::string value;
+  value.reserve(48 * d.policies.size());  // one allocation: a policy's part is ~30 bytes
   for (const PolicyDecision& p : d.policies) {
     if (!value.empty()) value.append(", ");
     append_sf_string(value, p.name);
-    value.append(";r=").append(std::to_string(p.remaining));
-    value.append(";t=").append(std::to_string(seconds_until(p.reset_ms, d.now_ms)));
+    value.append(";r=");
+    append_number(value, p.remaining);
+    value.append(";t=");
+    append_number(value, seconds_until(p.reset_ms, d.now_ms));
   }
   return value;
 }
 
 }  // namespace
 
-HeaderFields rate_limit_headers(const Decision& d, bool draft_headers) {
-  HeaderFields fields;
-  fields.reserve(6);
+void append_rate_limit_headers(const Decision& d, bool draft_headers, HeaderFields& out) {
+  out.reserve(out.size() + 6);
   if (d.closest && *d.closest < d.policies.size()) {
     const PolicyDecision& p = d.policies[*d.closest];
-    fields.push_back({"X-RateLimit-Limit", std::to_string(p.limit)});
-    fields.push_back({"X-RateLimit-Remaining", std::to_string(p.remaining)});
-    fields.push_back({"X-RateLimit-Reset", std::to_string(p.reset_unix_s)});
+    out.emplace_back("X-RateLimit-Limit", number_text(p.limit));
+    out.emplace_back("X-RateLimit-Remaining", number_text(p.remaining));
+    out.emplace_back("X-RateLimit-Reset", number_text(p.reset_unix_s));
   }
   if (draft_headers && !d.policies.empty()) {
-    fields.push_back({"RateLimit-Policy", draft_policy_header(d)});
-    fields.push_back({"RateLimit", draft_state_header(d)});
+    out.emplace_back("RateLimit-Policy", draft_policy_header(d));
+    out.emplace_back("RateLimit", draft_state_header(d));
   }
-  if (!d.allowed()) fields.push_back({"Retry-After", std::to_string(d.retry_after_s)});
-  return fields;
+  if (!d.allowed()) out.emplace_back("Retry-After", number_text(d.retry_after_s));
 }
 
 unsigned http_status(const Decision& d) {

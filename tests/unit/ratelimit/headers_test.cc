@@ -19,9 +19,15 @@ PolicyDecision pd(std::string name, std::uint64_t limit, std::uint64_t remaining
   return p;
 }
 
+HeaderFields rate_limit_headers(const Decision& d, bool draft_headers) {
+  HeaderFields fields;
+  append_rate_limit_headers(d, draft_headers, fields);
+  return fields;
+}
+
 std::string find(const HeaderFields& fields, const std::string& name) {
-  for (const auto& f : fields)
-    if (f.name == name) return f.value;
+  for (const auto& [field, value] : fields)
+    if (field == name) return value;
   return "<absent>";
 }
 
