@@ -401,6 +401,10 @@ add_case "keygate TLS new handshakes" "$KGT" /plain/x "$KG_PID" "" "" https clos
 # Redis only, so this row has no Redis figures.
 add_case "keygate limited, cluster" "$KGC" /limited/x "$KGC_PID" valid "" http "" \
   "$WORK/keys-cluster.txt"
+# Index 20: nginx proxying for the same keyed wrk script the keygate rows with keys use (nginx
+# ignores the key): wrk's Lua costs CPU on the same two cores, so this is their like-for-like
+# reference.
+add_case "nginx proxy, keyed client" "$NGX" /plain/x "$NGX_PROXY_PID" valid
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -449,6 +453,7 @@ ratio "keygate to https upstream" 16 15 "nginx"
 ratio "keygate TLS new handshakes" 18 17 "nginx"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
 ratio "keygate limited, cluster" 19 6 "one Redis"
+for i in 3 4 6 7 8; do ratio "${CASES[$i]%%|*}" "$i" 20 "nginx, keyed"; done
 for i in 6 7; do
   ratio "${CASES[$i]%%|*}" "$i" 3 "plain, keyed"
   ratio "${CASES[$i]%%|*}" "$i" 4 "auth"
