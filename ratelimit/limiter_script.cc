@@ -28,20 +28,26 @@ constexpr std::string_view kSource = R"lua(
 -- granted requests as not yet used: they are the caller's to use.
 -- The arithmetic of one request mirrors ratelimit/algorithms.cc operation for operation: change
 -- both.
+-- Globals read once: a local is a register, a global a table lookup per use. Numbers given
+-- to redis.call are formatted by Redis with "%.17g" (a costly printf per argument): constant
+-- arguments go as strings.
+local KEYS, ARGV, call = KEYS, ARGV, redis.call
+local floor, ceil, min, max = math.floor, math.ceil, math.min, math.max
 local SLACK = 1000
 local EPS = 0.001
 local LEASE_SHARE = 16
 
 local now
 if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local t = call('TIME')
+  now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
 else
   now = tonumber(ARGV[1])
 end
 
 -- Policies by their number as sent (a string: no conversion per use). A window's index is the
--- same for every request of the call, so its counter suffixes are formatted once per policy.
+-- same for every request of the call, so its counter suffixes (and a fixed window's reset) are
+-- computed once per policy.
 local policies = {}
 local s = tonumber(ARGV[2])
 for i = 1, s do
@@ -50,9 +56,10 @@ for i = 1, s do
              size = tonumber(ARGV[a + 3]), anchor = tonumber(ARGV[a + 4]),
              lease = tonumber(ARGV[a + 5])}
   if p.algo == 'f' then
-    p.idx = math.floor((now - p.anchor) / p.w)
+    p.idx = floor((now - p.anchor) / p.w)
+    p.reset = p.anchor + (p.idx + 1) * p.w
   elseif p.algo == 's' then
-    p.idx = math.floor(now / p.w)
+    p.idx = floor(now / p.w)
     p.prev_suffix = ':' .. string.format('%d', p.idx - 1)
   end
   if p.idx then p.suffix = ':' .. string.format('%d', p.idx) end
@@ -60,12 +67,12 @@ for i = 1, s do
 end
 
 local function sliding_fits(cur, prev, w, limit, e)
-  return cur + math.floor(prev * (w - e) / w) + 1 <= limit
+  return cur + floor(prev * (w - e) / w) + 1 <= limit
 end
 
 local function first_fitting(cur, prev, w, limit, lo, hi)
   while lo < hi do
-    local mid = lo + math.floor((hi - lo) / 2)
+    local mid = lo + floor((hi - lo) / 2)
     if sliding_fits(cur, prev, w, limit, mid) then hi = mid else lo = mid + 1 end
   end
   return lo
@@ -73,7 +80,7 @@ end
 
 -- Takes back a fixed window's charge; a counter that only the refused request created goes.
 local function refund(key)
-  if redis.call('INCRBY', key, -1) == 0 then redis.call('DEL', key) end
+  if call('INCRBY', key, '-1') == 0 then call('DEL', key) end
 end
 
 -- One policy. Returns allowed, remaining, reset, retry_after, then the write that charges it
@@ -85,11 +92,11 @@ local function check(base, p)
   local limit, w = p.limit, p.w
   if p.algo == 'f' then
     local key = base .. p.suffix
-    local count = redis.call('INCRBY', key, 1)
-    local reset = p.anchor + (p.idx + 1) * w
+    local count = call('INCRBY', key, '1')
+    local reset = p.reset
     -- Counters expire at the same absolute time whichever request in their window writes them,
     -- so the TTL is set by the write that creates the counter.
-    if count == 1 then redis.call('PEXPIRE', key, reset - now + SLACK) end
+    if count == 1 then call('PEXPIRE', key, reset - now + SLACK) end
     if count <= limit then return true, limit - count, reset, 0, 'charged', key end
     refund(key)
     return false, 0, reset, reset - now
@@ -97,10 +104,10 @@ local function check(base, p)
     local start = p.idx * w
     local e = now - start
     local key = base .. p.suffix
-    local counts = redis.call('MGET', key, base .. p.prev_suffix)
+    local counts = call('MGET', key, base .. p.prev_suffix)
     local cur = tonumber(counts[1] or '0')
     local prev = tonumber(counts[2] or '0')
-    local used = cur + math.floor(prev * (w - e) / w)
+    local used = cur + floor(prev * (w - e) / w)
     local reset = start + w
     if used + 1 <= limit then
       -- still needed as the previous window throughout the next one
@@ -114,71 +121,90 @@ local function check(base, p)
     else
       retry = (w - e) + first_fitting(0, cur, w, limit, 0, w)
     end
-    return false, 0, math.max(reset, now + retry), retry
+    return false, 0, max(reset, now + retry), retry
   end
-  local tat = tonumber(redis.call('GET', base) or '')
+  local tat = tonumber(call('GET', base) or '')
   local size = p.size
   if limit == 0 or size == 0 then return false, 0, now + w, w end
   local emission = w / limit
   local tolerance = emission * size
   local start = now
-  if tat then start = math.max(tat, now) end
+  if tat then start = max(tat, now) end
   local new_tat = start + emission
   if new_tat - now <= tolerance + EPS then
-    return true, math.floor((tolerance - (new_tat - now) + EPS) / emission), math.ceil(new_tat), 0,
-      'tat', base, math.ceil(new_tat - now) + SLACK, new_tat, emission
+    return true, floor((tolerance - (new_tat - now) + EPS) / emission), ceil(new_tat), 0,
+      'tat', base, ceil(new_tat - now) + SLACK, new_tat, emission
   end
-  local at = math.ceil(start + emission - tolerance - EPS)
+  local at = ceil(start + emission - tolerance - EPS)
   for _ = 1, 4 do
-    if (math.max(start, at) + emission) - at <= tolerance + EPS then break end
+    if (max(start, at) + emission) - at <= tolerance + EPS then break end
     at = at + 1
   end
-  return false, 0, math.ceil(start), math.max(1, at - now)
+  return false, 0, ceil(start), max(1, at - now)
+end
+
+-- Charges an allowed policy (a fixed window has been charged already) with its lease, and
+-- returns the lease granted.
+local function commit(kind, key, ttl, tat, emission, remaining, lease)
+  local grant = 0
+  if lease > 0 then grant = min(lease, floor(remaining / LEASE_SHARE)) end
+  if kind == 'charged' then
+    if grant > 0 then call('INCRBY', key, grant) end
+  elseif kind == 'incr' then
+    local charge = 1 + grant  -- the write that creates the counter sets its TTL
+    if call('INCRBY', key, grant == 0 and '1' or charge) == charge then
+      call('PEXPIRE', key, ttl)
+    end
+  else
+    if grant > 0 then
+      tat = tat + grant * emission
+      ttl = ceil(tat - now) + SLACK
+    end
+    -- %.17g: Lua's default number format would round the fractional TAT
+    call('SET', key, string.format('%.17g', tat), 'PX', string.format('%d', ttl))
+  end
+  return grant
 end
 
 local out = {0}
 local o = 1
 local kinds, keys, ttls, tats, emissions, remainings, leases = {}, {}, {}, {}, {}, {}, {}
-local a, k = 3 + 6 * s, 0
-while a <= #ARGV do
-  local n = tonumber(ARGV[a])
-  local all = true
-  for i = 1, n do
-    local p = policies[ARGV[a + i]]
+local a, k, argc = 3 + 6 * s, 0, #ARGV
+while a <= argc do
+  local n = ARGV[a]
+  if n == '1' then
+    -- One policy, the common case: decided and charged without the bookkeeping of several.
+    local p = policies[ARGV[a + 1]]
     local allowed, remaining, reset, retry, kind, key, ttl, new_tat, emission =
-      check(KEYS[k + i], p)
-    if not allowed then all = false end
-    kinds[i], keys[i], ttls[i], tats[i], emissions[i] = kind, key, ttl, new_tat, emission
-    remainings[i], leases[i] = remaining, p.lease
-    out[o + 4 * i - 3] = allowed and 1 or 0
-    out[o + 4 * i - 2] = remaining
-    out[o + 4 * i - 1] = reset
-    out[o + 4 * i] = retry
-  end
-  if all then
-    for i = 1, n do
-      local grant = math.min(leases[i], math.floor(remainings[i] / LEASE_SHARE))
-      out[o + 4 * i] = grant
-      if kinds[i] == 'charged' then
-        if grant > 0 then redis.call('INCRBY', keys[i], grant) end
-      elseif kinds[i] == 'incr' then
-        local charge = 1 + grant  -- the write that creates the counter sets its TTL
-        if redis.call('INCRBY', keys[i], charge) == charge then
-          redis.call('PEXPIRE', keys[i], ttls[i])
-        end
-      else
-        local tat, ttl = tats[i], ttls[i]
-        if grant > 0 then
-          tat = tat + grant * emissions[i]
-          ttl = math.ceil(tat - now) + SLACK
-        end
-        -- %.17g: Lua's default number format would round the fractional TAT
-        redis.call('SET', keys[i], string.format('%.17g', tat), 'PX', ttl)
-      end
+      check(KEYS[k + 1], p)
+    -- (An allowed fixed window without a lease is charged already.)
+    if allowed and (kind ~= 'charged' or p.lease > 0) then
+      retry = commit(kind, key, ttl, new_tat, emission, remaining, p.lease)
     end
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 1 or 0, remaining, reset, retry
+    n = 1
   else
+    n = tonumber(n)
+    local all = true
     for i = 1, n do
-      if kinds[i] == 'charged' then refund(keys[i]) end
+      local p = policies[ARGV[a + i]]
+      local allowed, remaining, reset, retry, kind, key, ttl, new_tat, emission =
+        check(KEYS[k + i], p)
+      if not allowed then all = false end
+      kinds[i], keys[i], ttls[i], tats[i], emissions[i] = kind, key, ttl, new_tat, emission
+      remainings[i], leases[i] = remaining, p.lease
+      out[o + 4 * i - 3] = allowed and 1 or 0
+      out[o + 4 * i - 2] = remaining
+      out[o + 4 * i - 1] = reset
+      out[o + 4 * i] = retry
+    end
+    for i = 1, n do
+      if all then
+        out[o + 4 * i] =
+          commit(kinds[i], keys[i], ttls[i], tats[i], emissions[i], remainings[i], leases[i])
+      elseif kinds[i] == 'charged' then
+        refund(keys[i])
+      end
     end
   end
   o = o + 4 * n
