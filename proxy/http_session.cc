@@ -286,8 +286,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     Outcome outcome;
     const RouteRuntime* route = nullptr;
     // In the session: a RequestContext would take a quarter of this frame.
-    std::optional<RequestContext>& ctx = context_;
-    ctx.reset();
+    std::optional<RequestContext>& ctx = context_;  // reset by loop() after each request
 
     auto finish = [&](std::string_view decision) {
       const auto status_class = outcome.status / 100;
