@@ -5,6 +5,11 @@
 // FIFO, marked done, until its late reply (or the disconnect) pops it; that keeps the two lists
 // aligned. Deadlines live in DeadlineQueues under a single steady timer, and completions are
 // handed to the executor in batches: one post per read, not one per reply.
+//
+// Commands issued while the very first connection attempt is under way (a request that
+// arrives just after start-up) wait for it, within their own deadline. Once an attempt has
+// failed, or a connection was up and dropped, commands fail at once: an outage is answered
+// fast (stale cache entries, fail-open limits) instead of after every command's timeout.
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
@@ -32,7 +37,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
       : executor_(executor),
         options_(options),
         follows_sentinel_(!config.sentinels.empty()),
-        connection_(AsyncConnection::create(executor, config, {})),
+        connection_(AsyncConnection::create(executor, config, connection_hooks())),
         timer_(executor) {}
 
   ~AsyncClient() override { stop(); }
@@ -48,6 +53,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
     // hiredis runs every pending callback with a null reply: on_reply() cancels each entry.
     connection_->stop();
     deadlines_.clear();
+    fail_held(Status::cancelled);
   }
 
   bool connected() const override { return !stopped_ && connection_->ready(); }
@@ -56,11 +62,12 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
                Callback cb) override {
     if (stopped_) return fail(std::move(cb), Status::cancelled);
     redisAsyncContext* context = connection_->context();
-    if (!context) {
+    const bool hold = !context && connection_->first_attempt_pending();
+    if (!context && !hold) {
       ++stats_.disconnected;
       return fail(std::move(cb), Status::disconnected);
     }
-    if (fifo_.size() >= options_.max_pending) {
+    if (fifo_.size() + held_.size() >= options_.max_pending) {
       ++stats_.overloaded;
       return fail(std::move(cb), Status::overloaded);
     }
@@ -70,28 +77,24 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
       result.reply.str = "ERR empty command";
       return complete(std::move(cb), std::move(result));
     }
+    const auto now = Clock::now();
+    if (hold) {
+      std::string command;
+      append_command(command, args);
+      held_.push_back(Held{std::move(command), std::move(cb), now + timeout});
+      if (held_.back().deadline < armed_for_) arm_timer(held_.back().deadline);
+      return;
+    }
     formatted_.clear();
     append_command(formatted_, args);
-    const bool sent = redisAsyncFormattedCommand(context, &on_reply_hook, this, formatted_.data(),
-                                                 formatted_.size()) == REDIS_OK;
+    send_formatted(context, formatted_, std::move(cb), now, now + timeout);
     if (formatted_.capacity() > kMaxKeptCommandBytes) std::string().swap(formatted_);
-    if (!sent) {
-      ++stats_.disconnected;  // hiredis is already tearing the context down
-      return fail(std::move(cb), Status::disconnected);
-    }
-    ++stats_.commands;
-    auto now = Clock::now();
-    auto deadline = now + timeout;
-    std::uint64_t seq = front_seq_ + fifo_.size();
-    auto queue = deadlines_.add(timeout, deadline, seq);
-    fifo_.push_back(Entry{std::move(cb), now, queue, false});
-    if (deadline < armed_for_) arm_timer(deadline);
   }
 
   ClientStats stats() const override {
     ClientStats stats = stats_;
     stats.connects = connection_->connects();
-    stats.pending = fifo_.size();
+    stats.pending = fifo_.size() + held_.size();
     return stats;
   }
 
@@ -105,6 +108,72 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
     bool done;  // timed out: its reply, when it comes, is dropped
   };
   using Completion = std::pair<Callback, Result>;
+  // A command waiting for the first connection, formatted because the caller's views die.
+  struct Held {
+    std::string command;
+    Callback cb;
+    Clock::time_point deadline;
+  };
+
+  AsyncConnection::Hooks connection_hooks() {
+    AsyncConnection::Hooks hooks;
+    // The connection is this client's own and stopped by its destructor: `this` outlives it.
+    hooks.on_ready = [this](redisAsyncContext* context) { send_held(context); };
+    hooks.on_attempt_failed = [this] { fail_held(Status::disconnected); };
+    return hooks;
+  }
+
+  void send_formatted(redisAsyncContext* context, std::string_view command, Callback cb,
+                      Clock::time_point sent_at, Clock::time_point deadline) {
+    if (redisAsyncFormattedCommand(context, &on_reply_hook, this, command.data(), command.size()) !=
+        REDIS_OK) {
+      ++stats_.disconnected;  // hiredis is already tearing the context down
+      return fail(std::move(cb), Status::disconnected);
+    }
+    ++stats_.commands;
+    const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sent_at);
+    const std::uint64_t seq = front_seq_ + fifo_.size();
+    const auto queue = deadlines_.add(timeout, deadline, seq);
+    fifo_.push_back(Entry{std::move(cb), sent_at, queue, false});
+    if (deadline < armed_for_) arm_timer(deadline);
+  }
+
+  // The first connection is ready: what waited for it goes out in the order it came.
+  void send_held(redisAsyncContext* context) {
+    const auto now = Clock::now();
+    for (Held& held : std::exchange(held_, {})) {
+      if (held.deadline <= now) {
+        ++stats_.timeouts;
+        complete(std::move(held.cb), Result{Status::timeout, {}});
+      } else {
+        send_formatted(context, held.command, std::move(held.cb), now, held.deadline);
+      }
+    }
+  }
+
+  void fail_held(Status status) {
+    for (Held& held : std::exchange(held_, {})) {
+      if (status == Status::disconnected) ++stats_.disconnected;
+      fail(std::move(held.cb), status);
+    }
+  }
+
+  // Held commands whose deadline passed before the first connection was ready.
+  void expire_held(Clock::time_point now) {
+    std::erase_if(held_, [&](Held& held) {
+      if (held.deadline > now) return false;
+      ++stats_.timeouts;
+      complete(std::move(held.cb), Result{Status::timeout, {}});
+      return true;
+    });
+  }
+
+  std::optional<Clock::time_point> earliest_held() const {
+    std::optional<Clock::time_point> earliest;
+    for (const Held& held : held_)
+      if (!earliest || held.deadline < *earliest) earliest = held.deadline;
+    return earliest;
+  }
 
   static void on_reply_hook(redisAsyncContext*, void* reply, void* self) {
     static_cast<AsyncClient*>(self)->on_reply(static_cast<const redisReply*>(reply));
@@ -152,6 +221,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
     armed_for_ = Clock::time_point::max();
     if (stopped_) return;
     auto now = Clock::now();
+    expire_held(now);
     deadlines_.pop_due(now, [this](std::uint64_t seq) {
       if (seq < front_seq_ || seq - front_seq_ >= fifo_.size()) return;  // answered already
       Entry& entry = fifo_[seq - front_seq_];
@@ -169,6 +239,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
     }
     auto next = deadlines_.earliest();
     if (auto stall = stall_check_at(); stall && (!next || *stall < *next)) next = stall;
+    if (auto held = earliest_held(); held && (!next || *held < *next)) next = held;
     if (next) arm_timer(*next);
   }
 
@@ -225,6 +296,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
   Clock::time_point armed_for_ = Clock::time_point::max();
   DeadlineQueues deadlines_;
   std::deque<Entry> fifo_;
+  std::vector<Held> held_;       // only while the first connection attempt is under way
   std::uint64_t front_seq_ = 0;  // sequence number of fifo_.front()
   std::vector<Completion> completions_;
   std::vector<Completion> spare_;

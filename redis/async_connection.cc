@@ -226,6 +226,7 @@ void AsyncConnection::schedule_retry() {
   state_ = State::waiting;
   ++failures_;
   ++generation_;
+  if (hooks_.on_attempt_failed) hooks_.on_attempt_failed();
   auto weak = weak_from_this();
   auto generation = generation_;
   // After restart_now() the server moved: waiting would only prolong the outage.

@@ -39,6 +39,9 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
     // The ready context is being torn down (hiredis already failed its pending callbacks with a
     // null reply). Runs inside hiredis: touch nothing of the connection.
     std::function<void()> on_lost;
+    // An attempt failed (or a connection dropped) and a retry is scheduled. May run inside
+    // hiredis: touch nothing of the connection.
+    std::function<void()> on_attempt_failed;
   };
 
   static std::shared_ptr<AsyncConnection> create(boost::asio::any_io_executor executor,
@@ -58,6 +61,10 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   // backoff: the server moved (a sentinel announced a new master).
   void restart_now(std::string reason);
   bool ready() const { return state_ == State::ready; }
+  // Started, and its first attempt is still under way: no verdict on the server yet.
+  bool first_attempt_pending() const {
+    return connects_ == 0 && failures_ == 0 && state_ != State::idle && state_ != State::stopped;
+  }
   // Non-null only while ready().
   redisAsyncContext* context() const { return ready() ? context_ : nullptr; }
   const std::string& last_error() const { return last_error_; }

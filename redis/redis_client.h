@@ -33,7 +33,9 @@ struct ClientStats {
   std::uint64_t late_replies = 0;  // replies that came after their deadline, dropped
   std::uint64_t connects = 0;      // successful connections (handshake answered)
   std::uint64_t stalls = 0;        // connections replaced because Redis stopped answering
-  std::size_t pending = 0;         // commands written and not yet answered (timed out included)
+  // Commands written and not yet answered (timed out included), or waiting for the first
+  // connection.
+  std::size_t pending = 0;
 };
 
 // Tuning that is not part of the operator's configuration.
@@ -59,7 +61,9 @@ class Client {
   virtual void stop() = 0;
   virtual bool connected() const = 0;
 
-  // Sends one command. `cb` runs exactly once, on the client's executor, never inline.
+  // Sends one command. `cb` runs exactly once, on the client's executor, never inline. Before
+  // the first connection attempt has an outcome the command waits for it (within `timeout`);
+  // otherwise a missing connection fails it at once with Status::disconnected.
   virtual void command(std::span<const std::string_view> args, std::chrono::milliseconds timeout,
                        Callback cb) = 0;
   void command(std::initializer_list<std::string_view> args, std::chrono::milliseconds timeout,

@@ -107,6 +107,38 @@ TEST_F(AsyncClientTest, CallbacksNeverRunInsideCommand) {
   ASSERT_TRUE(run_until(io_, [&] { return ran; }));
 }
 
+TEST_F(AsyncClientTest, ACommandSentRightAfterStartWaitsForTheFirstConnection) {
+  auto client = make_client(io_.get_executor(), config_for(server_));
+  client->start();
+  ASSERT_FALSE(client->connected());  // connecting takes at least one turn of the loop
+  std::vector<std::string> replies;
+  for (const char* value : {"a", "b"})
+    client->command({"ECHO", value}, 5s, [&](Result r) { replies.push_back(r.reply.str); });
+  EXPECT_EQ(client->stats().pending, 2u);
+  ASSERT_TRUE(run_until(io_, [&] { return replies.size() == 2; }));
+  EXPECT_EQ(replies, (std::vector<std::string>{"a", "b"}));  // in the order they were issued
+}
+
+TEST_F(AsyncClientTest, AfterAFailedFirstAttemptCommandsFailAtOnce) {
+  conf::RedisConfig config = config_for(server_);
+  server_.stop();
+  config.reconnect_min = 10s;  // no second attempt during the test
+  config.reconnect_max = 10s;
+  auto client = make_client(io_.get_executor(), config);
+  client->start();
+  std::optional<Result> early;
+  client->command({"PING"}, 5s, [&](Result r) { early = std::move(r); });
+  // Held while the attempt was under way, then failed with it, long before its 5 s deadline.
+  ASSERT_TRUE(run_until(
+      io_, [&] { return early.has_value(); }, 2s));
+  EXPECT_EQ(early->status, Status::disconnected);
+  std::optional<Result> late;
+  client->command({"PING"}, 5s, [&](Result r) { late = std::move(r); });
+  test::run_ready(io_);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->status, Status::disconnected);
+}
+
 TEST_F(AsyncClientTest, DeadlinePassesWhileRedisIsBusyAndTheLateReplyIsDropped) {
   auto client = connect();
   ASSERT_TRUE(call(*client, {"SET", "k", "v"}).ok());
@@ -314,6 +346,27 @@ TEST_F(AsyncClientTest, ConnectDeadlineCoversAServerThatNeverAnswers) {
       io_, [&] { return accepted.size() >= 2; }, 3s));
   EXPECT_FALSE(client->connected());
   EXPECT_NE(client->last_error().find("timed out"), std::string::npos) << client->last_error();
+  client->stop();
+}
+
+TEST_F(AsyncClientTest, ACommandWaitingForTheFirstConnectionKeepsItsOwnDeadline) {
+  // Accepts and never answers the handshake's PING, within a long connect deadline.
+  boost::asio::ip::tcp::acceptor silent(io_, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::socket accepted(io_);
+  silent.async_accept(accepted, [](boost::system::error_code) {});
+  conf::RedisConfig config;
+  config.port = silent.local_endpoint().port();
+  config.connect_timeout = 10s;
+  auto client = make_client(io_.get_executor(), config);
+  client->start();
+  std::optional<Result> result;
+  const auto issued = std::chrono::steady_clock::now();
+  client->command({"PING"}, 100ms, [&](Result r) { result = std::move(r); });
+  ASSERT_TRUE(run_until(
+      io_, [&] { return result.has_value(); }, 5s));
+  EXPECT_EQ(result->status, Status::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - issued, 3s);
+  EXPECT_EQ(client->stats().pending, 0u);
   client->stop();
 }
 
