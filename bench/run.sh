@@ -316,7 +316,7 @@ add_case() {  # name port path pid [key-mode] [count-evalsha] [scheme] [close] [
 declare -A RPS P50 P99 CPU NON2XX IDLE
 # Per counted case: EVALSHA calls, Redis's own time inside them (us), the requests, and the
 # redis-server process's CPU ticks (scripts, parsing, networking).
-declare -A EVALSHA_CALLS EVALSHA_USEC EVALSHA_REQS REDIS_TICKS
+declare -A EVALSHA_CALLS EVALSHA_USEC EVALSHA_REQS REDIS_TICKS INCR_CALLS
 
 # wrk prints latencies with a unit (850.00us, 1.20ms, 1.01s): milliseconds as a number.
 to_ms() {
@@ -363,6 +363,10 @@ run_once() {  # case index
     calls=$(awk -F'[=,:]' '{print $3}' <<<"$stats")
     usec=$(awk -F'[=,:]' '{print $5}' <<<"$stats")
     EVALSHA_CALLS[$1]=$((${EVALSHA_CALLS[$1]:-0} + ${calls:-0}))
+    # A lone fixed window is counted by a plain INCR (the script's own are INCRBY).
+    calls=$(redis-cli -p "$RP" info commandstats | tr -d '\r' | grep '^cmdstat_incr:' |
+      awk -F'[=,:]' '{print $3}' || true)
+    INCR_CALLS[$1]=$((${INCR_CALLS[$1]:-0} + ${calls:-0}))
     EVALSHA_USEC[$1]=$((${EVALSHA_USEC[$1]:-0} + ${usec:-0}))
     EVALSHA_REQS[$1]=$((${EVALSHA_REQS[$1]:-0} + reqs))
     REDIS_TICKS[$1]=$((${REDIS_TICKS[$1]:-0} + $(cpu_ticks "$REDIS_PID") - redis_before))
@@ -461,10 +465,11 @@ for i in 6 7; do
 done
 echo
 for i in "${!EVALSHA_REQS[@]}"; do
-  calls=${EVALSHA_CALLS[$i]} reqs=${EVALSHA_REQS[$i]}
+  calls=${EVALSHA_CALLS[$i]} reqs=${EVALSHA_REQS[$i]} incrs=${INCR_CALLS[$i]:-0}
   [ "$reqs" -gt 0 ] || continue
-  echo "${CASES[$i]%%|*}: $calls EVALSHA (Redis round trips) for $reqs requests" \
-    "($(awk -v c="$calls" -v r="$reqs" 'BEGIN {printf "%.3f", c / r}') per request)," \
+  echo "${CASES[$i]%%|*}: $calls EVALSHA + $incrs INCR (Redis round trips) for $reqs requests" \
+    "($(awk -v c="$calls" -v r="$reqs" 'BEGIN {printf "%.3f", c / r}') +" \
+    "$(awk -v c="$incrs" -v r="$reqs" 'BEGIN {printf "%.3f", c / r}') per request)," \
     "$(awk -v u="${EVALSHA_USEC[$i]}" -v c="$calls" 'BEGIN {printf "%.1f", c ? u / c : 0}') us" \
     "inside Redis per call, redis-server CPU per request" \
     "$(awk -v t="${REDIS_TICKS[$i]}" -v u="$TICK_US" -v r="$reqs" 'BEGIN {printf "%.1f", t * u / r}') us"

@@ -27,6 +27,7 @@ void add(RedisHealth::Snapshot& sum, const RedisHealth::Snapshot& one) {
   sum.client.pending += one.client.pending;
   sum.limiter.checks += one.limiter.checks;
   sum.limiter.script_calls += one.limiter.script_calls;
+  sum.limiter.incr_calls += one.limiter.incr_calls;
   sum.limiter.store_errors += one.limiter.store_errors;
   sum.limiter.breaker_rejected += one.limiter.breaker_rejected;
   sum.limiter.local_fallbacks += one.limiter.local_fallbacks;

@@ -132,6 +132,9 @@ std::string render_redis_metrics(const RedisHealth::Snapshot& health) {
   text.single("keygate_rate_limit_script_calls_total", "counter",
               "Rate-limit script calls sent to Redis, each for one or more requests' checks",
               d(health.limiter.script_calls));
+  text.single("keygate_rate_limit_incr_calls_total", "counter",
+              "Rate-limit checks of a lone fixed window, each one INCR in Redis (no script)",
+              d(health.limiter.incr_calls));
   text.single("keygate_rate_limit_lease_admitted_total", "counter",
               "Requests admitted from a lease (policies with `lease`), without a Redis call",
               d(health.limiter.lease_admitted));

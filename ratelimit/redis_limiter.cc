@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <charconv>
 #include <vector>
 
+#include "ratelimit/algorithms.h"
 #include "ratelimit/counter_key.h"
 #include "ratelimit/limiter_script.h"
 #include "redis/cluster_slot.h"
@@ -27,8 +29,31 @@ struct RedisLimiter::Batch {
 };
 
 namespace {
+
 constexpr std::size_t kMaxSpareBatches = 4;
+// As the script's SLACK: a counter outlives its window by this much.
+constexpr std::int64_t kExpirySlackMs = 1000;
+
+bool is_lone_fixed_window(std::span<const EffectivePolicy> policies) {
+  return policies.size() == 1 && policies[0].effective_algorithm() == Algorithm::fixed_window &&
+         policies[0].lease == 0;
 }
+
+// TIME's answer, {seconds, microseconds}, in ms.
+std::optional<std::int64_t> time_reply_ms(const redis::Result& result) {
+  const redis::Reply& r = result.reply;
+  if (!result.ok() || r.type != redis::Reply::Type::array || r.elements.size() != 2)
+    return std::nullopt;
+  std::int64_t parts[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string& text = r.elements[i].str;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parts[i]);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  }
+  return parts[0] * 1000 + parts[1] / 1000;
+}
+
+}  // namespace
 
 RedisLimiterOptions redis_limiter_options(const conf::RedisConfig& redis,
                                           const conf::RateLimitConfig& limits, Clock clock,
@@ -52,6 +77,7 @@ RedisLimiter::RedisLimiter(boost::asio::any_io_executor executor,
       options_(std::move(options)),
       script_(limiter_script_source()),
       breaker_(options_.breaker_failures, options_.breaker_open_for, options_.clock),
+      store_clock_(!options_.server_time),
       leases_(options_.max_leases),
       refusals_(options_.max_refusals) {}
 
@@ -89,6 +115,13 @@ void RedisLimiter::check(std::span<const EffectivePolicy> policies, const Subjec
     ++stats_.breaker_rejected;
     on_store_failure(policies, subject, std::move(done));
     return;
+  }
+  if (store_clock_.sample_due(now)) sample_store_clock();
+  if (is_lone_fixed_window(policies)) {
+    if (const auto store_now = store_clock_.at(now)) {
+      count(policies[0], subject, *store_now, std::move(done));
+      return;
+    }
   }
   // On a cluster every request's counters share one hash tag, hence one slot; requests of
   // different slots go to different batches, so one script call never spans slots and each
@@ -148,6 +181,58 @@ void RedisLimiter::send_batch(std::shared_ptr<Batch> batch) {
 
 void RedisLimiter::preload() {
   script_.load(*client_, options_.timeout, {});
+  if (store_clock_.sample_due(options_.clock())) sample_store_clock();
+}
+
+void RedisLimiter::sample_store_clock() {
+  store_clock_.sample_sent();
+  client_->command({"TIME"}, options_.timeout,
+                   [self = shared_from_this(), sent = options_.clock()](redis::Result result) {
+                     if (const auto store_ms = time_reply_ms(result)) {
+                       self->store_clock_.sample(sent, self->options_.clock(), *store_ms);
+                     } else {
+                       self->store_clock_.sample_failed();
+                     }
+                   });
+}
+
+void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
+                         std::int64_t store_now, std::function<void(Decision)> done) {
+  ++stats_.incr_calls;
+  const std::int64_t anchor = policy.monthly_quota ? subject.org_created_at * 1000 : 0;
+  const std::int64_t window = policy.effective_window_ms();
+  const std::int64_t index = window_index(store_now, anchor, window);
+  std::string key;
+  append_counter_key(key, options_.key_prefix, policy, subject);
+  key += ':';
+  key += std::to_string(index);
+  const std::string_view args[] = {"INCR", key};
+  client_->command(
+      args, options_.timeout,
+      [self = shared_from_this(), policy, subject, key, store_now, anchor,
+       sent_at = options_.clock(), done = std::move(done)](redis::Result result) mutable {
+        const std::span<const EffectivePolicy> policies(&policy, 1);
+        if (!result.ok() || result.reply.type != redis::Reply::Type::integer ||
+            result.reply.integer < 1) {
+          ++self->stats_.store_errors;
+          self->breaker_.on_failure();
+          return self->on_store_failure(policies, subject, std::move(done));
+        }
+        self->breaker_.on_success();
+        const auto charged = static_cast<std::uint64_t>(result.reply.integer);
+        const Verdict verdict = fixed_window(charged - 1, policy.limit,
+                                             policy.effective_window_ms(), anchor, store_now);
+        if (charged == 1) {
+          // The INCR created the counter: it expires with its window (and the slack), wherever
+          // in the window it was created.
+          const std::string ttl = std::to_string(verdict.reset_ms - store_now + kExpirySlackMs);
+          const std::string_view expire[] = {"PEXPIRE", key, ttl};
+          self->client_->command(expire, self->options_.timeout, [](redis::Result) {});
+        }
+        Decision decision = decide({make_policy_decision(policy, verdict)}, store_now);
+        if (!decision.allowed()) self->refusals_.remember(policies, subject, decision, sent_at);
+        done(std::move(decision));
+      });
 }
 
 void RedisLimiter::on_reply(const std::shared_ptr<Batch>& batch, const redis::Result& result) {

@@ -17,6 +17,15 @@
 // Leases: for policies with `lease` > 0 the script may grant a worker that many requests at
 // once, which later requests of the same counters use without Redis (lease_table.h).
 //
+// A lone fixed window (a per-key limit on its own, or a quota on its own) without a lease needs
+// no script: a plain INCR is atomic by itself, and with one policy there is nothing to charge
+// all-or-nothing. Redis runs an INCR for about a quarter of what a request costs it inside the
+// script. Such a counter keeps counting refused requests instead of taking them back (nothing
+// reads a fixed window's count but the next INCR, and any count over the limit refuses alike);
+// the INCR that creates it sets its expiry with a PEXPIRE right behind it. Its window is
+// picked from the store's clock as StoreClock estimates it; until there is an estimate the
+// script decides.
+//
 // Refusals: a request Redis refused is refused again without Redis until its retry time, when
 // it is checked against the same counters (refusal_memory.h says why that is exact).
 //
@@ -44,6 +53,7 @@
 #include "ratelimit/lease_table.h"
 #include "ratelimit/limiter.h"
 #include "ratelimit/refusal_memory.h"
+#include "ratelimit/store_clock.h"
 #include "redis/redis_client.h"
 #include "redis/script.h"
 
@@ -72,6 +82,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   struct Stats {
     std::uint64_t checks = 0;
     std::uint64_t script_calls = 0;      // EVALSHA calls sent, each for a batch of checks
+    std::uint64_t incr_calls = 0;        // INCRs sent for lone fixed windows
     std::uint64_t store_errors = 0;      // failed script calls
     std::uint64_t breaker_rejected = 0;  // not sent: breaker open
     std::uint64_t local_fallbacks = 0;
@@ -102,6 +113,10 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   void send_pending();
   void send_batch(std::shared_ptr<Batch> batch);
   void on_reply(const std::shared_ptr<Batch>& batch, const redis::Result& result);
+  // The lone fixed window of `policy`, counted by INCR at the store's time `store_now`.
+  void count(const EffectivePolicy& policy, const Subject& subject, std::int64_t store_now,
+             std::function<void(Decision)> done);
+  void sample_store_clock();
   void on_store_failure(std::span<const EffectivePolicy> policies, const Subject& subject,
                         std::function<void(Decision)> done);
 
@@ -110,6 +125,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   RedisLimiterOptions options_;
   redis::Script script_;
   CircuitBreaker breaker_;
+  StoreClock store_clock_;
   Stats stats_;
   LeaseTable leases_;
   RefusalMemory refusals_;

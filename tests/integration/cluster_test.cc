@@ -294,13 +294,19 @@ TEST(ClusterFailover, MasterKilledNoUnauthorizedAndLimitsResume) {
       << "no replica was promoted";
   const long long promoted_ms = since();
   // Limits resume once the workers have the new map and their circuit breakers have closed
-  // again (rate_limits.breaker.open_for, 2 s by default): poll until a check is admitted.
+  // again (rate_limits.breaker.open_for, 2 s by default): poll until checks are admitted by
+  // every worker. New connections are dealt to a sidecar's two workers in turn, so four in a
+  // row cover both twice; a worker still failing open would admit past the limit below.
   long long resumed_ms = -1;
   {
     const auto resume_by = Clock::now() + 20s;
+    const auto admitted_by_every_worker = [&](const KeygateProcess& sidecar) {
+      for (int i = 0; i < 4; ++i)
+        if (http_get(sidecar.proxy_port(), "/closed/x", auth).status != 200) return false;
+      return true;
+    };
     while (Clock::now() < resume_by) {
-      if (http_get(sidecars[0]->proxy_port(), "/closed/x", auth).status == 200 &&
-          http_get(sidecars[1]->proxy_port(), "/closed/x", auth).status == 200) {
+      if (admitted_by_every_worker(*sidecars[0]) && admitted_by_every_worker(*sidecars[1])) {
         resumed_ms = since();
         break;
       }

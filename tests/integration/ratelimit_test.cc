@@ -86,6 +86,14 @@ int evalsha_calls(RedisServer& redis) {
   return std::stoi(match[1]);
 }
 
+// Calls of a plain command (`name` in lower case), as sent by keygate and as run by scripts.
+int command_calls(RedisServer& redis, const std::string& name) {
+  const auto info = redis.command({"INFO", "commandstats"}).str;
+  std::smatch match;
+  if (!std::regex_search(info, match, std::regex("cmdstat_" + name + R"(:calls=(\d+))"))) return 0;
+  return std::stoi(match[1]);
+}
+
 HttpResponse call(std::uint16_t port, const std::string& target, const std::string& key) {
   return http_get(port, target, {{"Authorization", "Bearer " + key}});
 }
@@ -230,15 +238,30 @@ TEST_F(RedisRateLimitTest, RefusedByTheKeyLimitLeavesTheOrgQuotaUntouched) {
 TEST_F(RedisRateLimitTest, OneRedisRoundTripPerRequest) {
   KeygateProcess keygate(config(upstream_.port(), redis_store(redis_.port())));
   auto key = create_key(keygate.config_path(), "acme", "rt");
-  // Warm up every worker (connections are dealt round robin): key cache and script loaded.
-  for (int i = 0; i < 4; ++i) ASSERT_EQ(call(keygate.proxy_port(), "/fixed/x", key).status, 200);
+  // Warm up every worker (connections are dealt round robin): key cache and script loaded, and
+  // the counters made (with their expiry).
+  for (const char* path : {"/fixed/x", "/sliding/x"})
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(call(keygate.proxy_port(), path, key).status, 200);
   redis_.command({"CONFIG", "RESETSTAT"});
+  // A lone fixed window needs no script: one INCR each.
   for (int i = 0; i < 20; ++i) ASSERT_EQ(call(keygate.proxy_port(), "/fixed/x", key).status, 200);
-  EXPECT_EQ(evalsha_calls(redis_), 20);
-  // The same count on /metrics, where operators see it (with the warm-up's four).
+  EXPECT_EQ(evalsha_calls(redis_), 0);
+  EXPECT_EQ(command_calls(redis_, "incr"), 20);
+  EXPECT_EQ(command_calls(redis_, "pexpire"), 0);
+  // Every other shape: one script call each.
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(call(keygate.proxy_port(), "/sliding/x", key).status, 200);
+  EXPECT_EQ(evalsha_calls(redis_), 10);
+  EXPECT_EQ(command_calls(redis_, "incr"), 20);
+  // The same on /metrics, where operators see it: each of the 38 checks was one or the other
+  // (a worker's first checks may go to the script, before it knows Redis' clock).
   const auto metrics = http_get(keygate.admin_port(), "/metrics").body;
-  EXPECT_NE(metrics.find("\nkeygate_rate_limit_script_calls_total 24\n"), std::string::npos)
-      << metrics;
+  std::smatch scripts, counters;
+  ASSERT_TRUE(std::regex_search(metrics, scripts,
+                                std::regex(R"(\nkeygate_rate_limit_script_calls_total (\d+)\n)")));
+  ASSERT_TRUE(std::regex_search(metrics, counters,
+                                std::regex(R"(\nkeygate_rate_limit_incr_calls_total (\d+)\n)")));
+  EXPECT_EQ(std::stoi(scripts[1]) + std::stoi(counters[1]), 38) << metrics;
+  EXPECT_GE(std::stoi(counters[1]), 20) << metrics;
   // No plain EVAL or SCRIPT LOAD was needed either.
   auto info = redis_.command({"INFO", "commandstats"}).str;
   EXPECT_EQ(info.find("cmdstat_eval:"), std::string::npos) << info;

@@ -281,7 +281,7 @@ TEST_F(RedisLimiterTest, ABatchHoldsAtMostMaxBatchChecks) {
   options.max_batch = 4;
   auto limiter = make_redis_limiter(io_.get_executor(), client_, options);
   const std::vector<EffectivePolicy> policies{
-      policy("minute", Algorithm::fixed_window, 100, 60000)};
+      policy("minute", Algorithm::sliding_window, 100, 60000)};
   ASSERT_TRUE(check(*limiter, policies).allowed());
   ASSERT_EQ(server_.command({"CONFIG", "RESETSTAT"}).str, "OK");
   const auto decisions =
@@ -292,7 +292,8 @@ TEST_F(RedisLimiterTest, ABatchHoldsAtMostMaxBatchChecks) {
 }
 
 TEST_F(RedisLimiterTest, AFailedBatchAnswersEachCheckByItsRoutesFailureMode) {
-  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
+  const std::vector<EffectivePolicy> policies{
+      policy("minute", Algorithm::sliding_window, 5, 60000)};
   ASSERT_TRUE(check(policies).allowed());
   server_.stop();
   const auto decisions = check_in_one_turn(
@@ -306,6 +307,74 @@ TEST_F(RedisLimiterTest, AFailedBatchAnswersEachCheckByItsRoutesFailureMode) {
   for (const Decision& d : decisions) EXPECT_TRUE(d.store_error);
   EXPECT_EQ(limiter_->stats().store_errors, 1u);      // one failed call,
   EXPECT_EQ(limiter_->breaker().times_opened(), 0u);  // one failure for the breaker
+}
+
+std::int64_t incrs_run(const RedisServer& server) {
+  const redis::Reply info = server.command({"INFO", "commandstats"});
+  const auto at = info.str.find("cmdstat_incr:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.str.substr(at + std::string_view("cmdstat_incr:calls=").size()));
+}
+
+TEST_F(RedisLimiterTest, ALoneFixedWindowIsCountedByIncrWithoutTheScript) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 3, 60000)};
+  InMemoryLimiter memory(clock_.clock());
+  for (int i = 0; i < 4; ++i) {
+    expect_same(check(policies), memory.check_now(policies, subject()), i);
+    clock_.advance(1000);
+  }
+  EXPECT_EQ(evalsha_calls(server_), 0);
+  EXPECT_EQ(incrs_run(server_), 4);
+  EXPECT_EQ(limiter_->stats().incr_calls, 4u);
+  const std::string counter =
+      "kg:rl:{org_1}:minute:key:key_abc:" + std::to_string(clock_.now() / 60000);
+  // The refused fourth request is counted too (nothing reads a fixed window but INCR).
+  EXPECT_EQ(server_.command({"GET", counter}).str, "4");
+  // The first INCR set the expiry: the window's end (seen from then) plus the slack.
+  const redis::Reply ttl = server_.command({"PTTL", counter});
+  EXPECT_GT(ttl.integer, 0);
+  EXPECT_LE(ttl.integer, 60000 + 1000);
+  // Refused again from memory until the window ends; then a new window, a new counter.
+  EXPECT_EQ(check(policies).outcome, Outcome::rate_limited);
+  EXPECT_EQ(incrs_run(server_), 4);
+  clock_.advance(60000);
+  EXPECT_TRUE(check(policies).allowed());
+  EXPECT_EQ(incrs_run(server_), 5);
+}
+
+TEST_F(RedisLimiterTest, ALoneFixedWindowIsCountedOnTheRedisClock) {
+  RedisLimiterOptions options;
+  options.timeout = 200ms;
+  options.clock = clock_.clock();  // hours away from Redis' clock on purpose
+  auto limiter = make_redis_limiter(io_.get_executor(), client_, options);
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
+  // The first check goes to the script (Redis' TIME not sampled yet), the later ones by INCR
+  // once it was: all to the one counter of Redis' current window.
+  std::vector<Decision> decisions;
+  for (int i = 0; i < 3; ++i) decisions.push_back(check(*limiter, policies));
+  EXPECT_EQ(limiter->stats().script_calls, 1u);
+  EXPECT_EQ(limiter->stats().incr_calls, 2u);
+  const auto real_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    EXPECT_NEAR(static_cast<double>(decisions[i].now_ms), static_cast<double>(real_now), 5000.0);
+    EXPECT_EQ(decisions[i].policies[0].remaining, 4 - i) << i;
+  }
+}
+
+TEST_F(RedisLimiterTest, ALoneFixedWindowFailsByItsRoutesFailureMode) {
+  const std::vector<EffectivePolicy> policies{policy("minute", Algorithm::fixed_window, 5, 60000)};
+  ASSERT_TRUE(check(policies).allowed());
+  server_.stop();
+  const Decision open = check(policies, with_mode(conf::LimitFailureMode::fail_open));
+  EXPECT_TRUE(open.allowed());
+  EXPECT_TRUE(open.store_error);
+  const Decision closed = check(policies, with_mode(conf::LimitFailureMode::fail_closed));
+  EXPECT_EQ(closed.outcome, Outcome::unavailable);
+  const Decision local = check(policies, with_mode(conf::LimitFailureMode::local));
+  EXPECT_TRUE(local.local_fallback);
+  EXPECT_EQ(limiter_->stats().store_errors, 3u);
 }
 
 TEST_F(RedisLimiterTest, NoPoliciesNeedsNoRoundTrip) {
