@@ -1,10 +1,12 @@
 // keygate: API-key authentication sidecar.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string_view>
 
 #include "auth/keys_cli.h"
 #include "auth/usage_cli.h"
 #include "conf/config_loader.h"
+#include "proxy/malloc_tuning.h"
 #include "proxy/server.h"
 #include "proxy/startup_checks.h"
 
@@ -35,6 +37,10 @@ int check_config(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything is allocated or opened: a long-running server is worth tuning malloc for
+  // (proxy/malloc_tuning.h); the short CLI commands are not.
+  if (argc > 1 && std::string_view(argv[1]) == "serve")
+    keygate::proxy::reexec_with_malloc_tuning(argv);
   CLI::App app{"keygate: API-key authentication sidecar"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("keygate ") + KEYGATE_VERSION);

@@ -20,8 +20,8 @@ class StoreClock {
   static constexpr std::int64_t kMaxRoundTripMs = 20;
 
   // `trust_local`: the store's clock is this process's (RedisLimiterOptions::server_time off).
-  explicit StoreClock(bool trust_local) : offset_ms_(trust_local ? std::optional(0) : std::nullopt),
-                                          trust_local_(trust_local) {}
+  explicit StoreClock(bool trust_local)
+      : offset_ms_(trust_local ? std::optional(0) : std::nullopt), trust_local_(trust_local) {}
 
   // The store's time at local time `local_ms`; nullopt until a sample came back.
   std::optional<std::int64_t> at(std::int64_t local_ms) const {
