@@ -81,13 +81,13 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
     if (hold) {
       std::string command;
       append_command(command, args);
-      held_.push_back(Held{std::move(command), std::move(cb), now + timeout});
+      held_.push_back(Held{std::move(command), std::move(cb), timeout, now + timeout});
       if (held_.back().deadline < armed_for_) arm_timer(held_.back().deadline);
       return;
     }
     formatted_.clear();
     append_command(formatted_, args);
-    send_formatted(context, formatted_, std::move(cb), now, now + timeout);
+    send_formatted(context, formatted_, std::move(cb), now, timeout, now + timeout);
     if (formatted_.capacity() > kMaxKeptCommandBytes) std::string().swap(formatted_);
   }
 
@@ -112,6 +112,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
   struct Held {
     std::string command;
     Callback cb;
+    std::chrono::milliseconds timeout;  // as given: the deadline queue of its kind of call
     Clock::time_point deadline;
   };
 
@@ -124,14 +125,14 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
   }
 
   void send_formatted(redisAsyncContext* context, std::string_view command, Callback cb,
-                      Clock::time_point sent_at, Clock::time_point deadline) {
+                      Clock::time_point sent_at, std::chrono::milliseconds timeout,
+                      Clock::time_point deadline) {
     if (redisAsyncFormattedCommand(context, &on_reply_hook, this, command.data(), command.size()) !=
         REDIS_OK) {
       ++stats_.disconnected;  // hiredis is already tearing the context down
       return fail(std::move(cb), Status::disconnected);
     }
     ++stats_.commands;
-    const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sent_at);
     const std::uint64_t seq = front_seq_ + fifo_.size();
     const auto queue = deadlines_.add(timeout, deadline, seq);
     fifo_.push_back(Entry{std::move(cb), sent_at, queue, false});
@@ -146,7 +147,7 @@ class AsyncClient final : public Client, public std::enable_shared_from_this<Asy
         ++stats_.timeouts;
         complete(std::move(held.cb), Result{Status::timeout, {}});
       } else {
-        send_formatted(context, held.command, std::move(held.cb), now, held.deadline);
+        send_formatted(context, held.command, std::move(held.cb), now, held.timeout, held.deadline);
       }
     }
   }

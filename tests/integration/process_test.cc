@@ -51,7 +51,8 @@ TEST(Process, ServeRunsWithTheLargerTcacheUnderItsOwnPid) {
 }
 
 TEST(Process, AnOperatorsTcacheCountWins) {
-  KeygateProcess keygate(kConfig, options_with({{"GLIBC_TUNABLES", "glibc.malloc.tcache_count=7"}}));
+  KeygateProcess keygate(kConfig,
+                         options_with({{"GLIBC_TUNABLES", "glibc.malloc.tcache_count=7"}}));
   EXPECT_EQ(tunables_of(keygate.pid()), "glibc.malloc.tcache_count=7");
 }
 
