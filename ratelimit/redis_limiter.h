@@ -22,7 +22,7 @@
 // all-or-nothing. Redis runs an INCR for about a quarter of what a request costs it inside the
 // script. Such a counter keeps counting refused requests instead of taking them back (nothing
 // reads a fixed window's count but the next INCR, and any count over the limit refuses alike);
-// the INCR that creates it sets its expiry with a PEXPIRE right behind it. Its window is
+// the INCR that creates it is followed, once answered, by a PEXPIRE for its window. Its window is
 // picked from the store's clock as StoreClock estimates it; until there is an estimate the
 // script decides.
 //
@@ -83,7 +83,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
     std::uint64_t checks = 0;
     std::uint64_t script_calls = 0;      // EVALSHA calls sent, each for a batch of checks
     std::uint64_t incr_calls = 0;        // INCRs sent for lone fixed windows
-    std::uint64_t store_errors = 0;      // failed script calls
+    std::uint64_t store_errors = 0;      // failed script calls and INCRs
     std::uint64_t breaker_rejected = 0;  // not sent: breaker open
     std::uint64_t local_fallbacks = 0;
     std::uint64_t lease_admitted = 0;     // decided from a lease, without Redis
