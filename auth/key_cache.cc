@@ -1,6 +1,7 @@
 #include "auth/key_cache.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -25,11 +26,16 @@ std::uint64_t load64(const unsigned char* bytes) {
   return value;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+// Lowercase hex digit values, 0xFF for every other byte: hashes are random, so range tests
+// per character would mispredict about every other branch.
+constexpr std::array<std::uint8_t, 256> make_hex_table() {
+  std::array<std::uint8_t, 256> table{};
+  table.fill(0xFF);
+  for (int i = 0; i < 10; ++i) table['0' + i] = static_cast<std::uint8_t>(i);
+  for (int i = 0; i < 6; ++i) table['a' + i] = static_cast<std::uint8_t>(10 + i);
+  return table;
 }
+constexpr auto kHexValue = make_hex_table();
 
 std::uint64_t random_salt() {
   std::random_device device;
@@ -105,13 +111,14 @@ namespace {
 // False for anything but 64 lowercase hex characters (KeyHasher::hash()).
 bool decode(std::string_view hex, std::array<unsigned char, 32>& out) {
   if (hex.size() != 2 * out.size()) return false;
+  unsigned invalid = 0;  // collects the 0xF0 bits only a non-digit carries
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const int high = hex_digit(hex[2 * i]);
-    const int low = hex_digit(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return false;
-    out[i] = static_cast<unsigned char>(high << 4 | low);
+    const unsigned high = kHexValue[static_cast<unsigned char>(hex[2 * i])];
+    const unsigned low = kHexValue[static_cast<unsigned char>(hex[2 * i + 1])];
+    invalid |= high | low;
+    out[i] = static_cast<unsigned char>(high << 4 | (low & 0x0F));
   }
-  return true;
+  return (invalid & 0xF0) == 0;
 }
 
 std::size_t shards_for(const conf::CacheConfig& config) {

@@ -212,6 +212,11 @@ TEST_F(KeyCacheTest, OnlyKeyHasherHashesAreCached) {
   }();
   cache.put(upper, record("k2"), nullptr, t0);
   cache.put(hash_of("h3").substr(1), record("k3"), nullptr, t0);
+  for (char bad : {'g', 'G', '/', ':', '\0', '\xFF'}) {  // one non-digit anywhere is enough
+    std::string text = hash_of("h4");
+    text[text.size() - 1 - static_cast<unsigned char>(bad) % 64] = bad;
+    cache.put(text, record("k4"), nullptr, t0);
+  }
   EXPECT_EQ(cache.size(), 0u);
   EXPECT_EQ(cache.lookup("h1", t0).outcome, Outcome::miss);
   EXPECT_FALSE(cache.invalidate("n1"));
