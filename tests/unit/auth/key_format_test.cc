@@ -15,6 +15,25 @@ TEST(KeyFormat, Crc32KnownValue) {
   EXPECT_EQ(crc32("123456789"), 0xCBF43926u);
 }
 
+// The bit-at-a-time definition of CRC-32 (IEEE, reflected), against the table-driven one at
+// every length around its 8-byte steps.
+std::uint32_t crc32_bitwise(std::string_view data) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char byte : data) {
+    crc ^= byte;
+    for (int k = 0; k < 8; ++k) crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+  }
+  return ~crc;
+}
+
+TEST(KeyFormat, Crc32MatchesTheBitwiseDefinitionAtEveryLength) {
+  std::string data;
+  for (int i = 0; i < 70; ++i) {
+    EXPECT_EQ(crc32(data), crc32_bitwise(data)) << "length " << data.size();
+    data.push_back(static_cast<char>(i * 37 + 0x80));
+  }
+}
+
 TEST(KeyFormat, ChecksumCharsAreSixBase62Digits) {
   EXPECT_EQ(checksum_chars(0), "000000");
   EXPECT_EQ(checksum_chars(61), "00000z");
