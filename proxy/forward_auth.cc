@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "proxy/http_head.h"
 #include "proxy/identity_headers.h"
 
 namespace keygate::proxy {
@@ -61,28 +62,24 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
   return std::nullopt;
 }
 
-LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfig& authorize) {
-  LocalAnswer answer;
-  answer.status = 200;  // no body: nginx reuses a connection to keygate only after empty ones
-  answer.headers.push_back({"X-Keygate-Status", "200"});
+void append_allowed_fields(std::string& head, const RequestContext& ctx,
+                           const conf::AuthorizeConfig& authorize) {
+  append_field(head, "X-Keygate-Status", "200");
   if (ctx.key) {
     const auto& config = *ctx.snapshot.config;
-    answer.headers.reserve(8);
-    for_each_identity_header(config.identity_headers, *ctx.key, ctx.org, config.keys.default_plan,
-                             [&](std::string_view name, std::string_view value) {
-                               answer.headers.emplace_back(name, std::string(value));
-                             });
+    for_each_identity_header(
+        config.identity_headers, *ctx.key, ctx.org, config.keys.default_plan,
+        [&](std::string_view name, std::string_view value) { append_field(head, name, value); });
   }
-  if (authorize.flavor == Flavor::envoy && ctx.route.config->auth.required) {
-    std::string remove;
-    for (const auto& source : ctx.route.config->auth.sources) {
-      if (source.kind == conf::KeySource::Kind::query) continue;  // Envoy cannot edit the query
-      if (!remove.empty()) remove += ',';
-      remove += source.name;
-    }
-    if (!remove.empty()) answer.headers.push_back({"x-envoy-auth-headers-to-remove", remove});
+  if (authorize.flavor != Flavor::envoy || !ctx.route.config->auth.required) return;
+  bool first = true;
+  for (const auto& source : ctx.route.config->auth.sources) {
+    if (source.kind == conf::KeySource::Kind::query) continue;  // Envoy cannot edit the query
+    head += first ? "x-envoy-auth-headers-to-remove: " : ",";
+    head += source.name;
+    first = false;
   }
-  return answer;
+  if (!first) head += "\r\n";
 }
 
 void adapt_denied_answer(LocalAnswer& answer, const conf::AuthorizeConfig& authorize) {

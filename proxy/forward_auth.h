@@ -21,9 +21,12 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
                                                const conf::AuthorizeConfig& authorize,
                                                std::string& method, std::string& target);
 
-// "Allow": 200, the caller's identity headers for the front proxy to pass upstream, and (Envoy)
-// the credential headers it must remove before the upstream sees them.
-LocalAnswer allowed_answer(const RequestContext& ctx, const conf::AuthorizeConfig& authorize);
+// The fields of an "allow" (a 200 without a body): the caller's identity headers for the front
+// proxy to pass upstream, and (Envoy) the credential headers it must remove before the
+// upstream sees them, appended to `head` as "Name: value\r\n" lines. Written straight into the
+// answer's head: a decision is a small request, and a list of copies would be a large part of it.
+void append_allowed_fields(std::string& head, const RequestContext& ctx,
+                           const conf::AuthorizeConfig& authorize);
 
 // "Deny" as the flavor can carry it: the same status, body, WWW-Authenticate and Retry-After as
 // proxy mode, plus X-Keygate-Status; for nginx, whose auth_request passes on only 401 and 403

@@ -279,7 +279,7 @@ void append_forwarded_response_head(std::string& out, const ResponseHeader& res,
   out += "\r\n";
 }
 
-void ensure_request_id(Fields& fields, std::string& id) {
+void ensure_request_id(Fields& fields, std::string& id, bool forwards) {
   auto it = fields.find("x-request-id");
   if (it != fields.end() && sane_request_id(it->value())) {
     id.assign(it->value());
@@ -293,6 +293,7 @@ void ensure_request_id(Fields& fields, std::string& id) {
     auto bits = rng();
     for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xf];
   }
+  if (!forwards) return;
   if (it != fields.end()) {
     fields.set("X-Request-Id", id);  // replaces the one that was not sane
   } else {

@@ -79,7 +79,8 @@ void append_forwarded_response_head(std::string& out, const ResponseHeader& res,
                                     boost::optional<std::uint64_t> content_length, bool keep_alive);
 
 // Sets `id` to the request id to use: the client's X-Request-Id when it is sane (<= 128
-// visible ASCII characters), else a fresh one, which is also written into `fields`.
-void ensure_request_id(Fields& fields, std::string& id);
+// visible ASCII characters), else a fresh one, which is also written into `fields` when the
+// request is forwarded (`forwards`); a check request in authorize mode only answers with it.
+void ensure_request_id(Fields& fields, std::string& id, bool forwards = true);
 
 }  // namespace keygate::proxy

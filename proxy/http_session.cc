@@ -279,7 +279,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
                 listeners[listener_].mode == conf::ListenerConfig::Mode::authorize
             ? &listeners[listener_].authorize
             : nullptr;
-    ensure_request_id(req.base(), request_id_);
+    ensure_request_id(req.base(), request_id_, /*forwards=*/!authorize);
     const std::string_view request_id = request_id_;
     head_request_ = req.method() == http::verb::head;
 
@@ -391,13 +391,20 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (authorize) {
       // The decision is the answer; an allowed one stays out of ctx->answer, so that usage
       // counts it as a call that went through.
-      LocalAnswer answer = ctx->answer ? std::move(*ctx->answer) : allowed_answer(*ctx, *authorize);
-      if (ctx->answer) adapt_denied_answer(answer, *authorize);
-      for (auto& h : ctx->response_headers) answer.headers.push_back(std::move(h));
-      outcome.status = answer.status;
       const bool keep = client_keep_alive && parser.is_done();
-      prepare_local(version, answer.status, std::move(answer.body), answer.headers, keep,
-                    request_id);
+      if (ctx->answer) {
+        LocalAnswer answer = std::move(*ctx->answer);
+        adapt_denied_answer(answer, *authorize);
+        for (auto& h : ctx->response_headers) answer.headers.push_back(std::move(h));
+        outcome.status = answer.status;
+        prepare_local(version, answer.status, std::move(answer.body), answer.headers, keep,
+                      request_id);
+      } else {
+        outcome.status =
+            200;  // no body: nginx reuses a connection to keygate only after empty ones
+        prepare_local(version, 200, {}, ctx->response_headers, keep, request_id,
+                      [&](std::string& head) { append_allowed_fields(head, *ctx, *authorize); });
+      }
       co_await send_prepared();
       finish(ctx->decision);
       co_return keep;
@@ -926,8 +933,12 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   // statements: the body and header temporaries of a call then end before the suspension, so
   // they take no room in the calling coroutine's frame (one slot per call site otherwise, and
   // a frame over 1 KiB misses Asio's recycling and costs a malloc and a free per request).
-  void prepare_local(unsigned version, unsigned status, std::string body, const HeaderList& headers,
-                     bool keep_alive, std::string_view request_id = {}) {
+  // `more_fields(head_)` appends fields of its own after `headers`.
+  template <class MoreFields = void (*)(std::string&)>
+  void prepare_local(
+      unsigned version, unsigned status, std::string body, const HeaderList& headers,
+      bool keep_alive, std::string_view request_id = {},
+      MoreFields&& more_fields = [](std::string&) {}) {
     version = version >= 10 ? version : 11u;
     keep_alive = keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
     head_.clear();
@@ -937,6 +948,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     append_field(head_, "Cache-Control", "no-store");
     if (!request_id.empty()) append_field(head_, "X-Request-Id", request_id);
     for (const auto& [name, value] : headers) append_field(head_, name, value);
+    more_fields(head_);
     // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
     if (version >= 11 && !keep_alive) append_field(head_, "Connection", "close");
     if (version < 11 && keep_alive) append_field(head_, "Connection", "keep-alive");

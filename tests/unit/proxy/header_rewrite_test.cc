@@ -17,6 +17,33 @@ std::size_t count(const Fields& fields, std::string_view name) {
   return n;
 }
 
+TEST(RequestId, ASaneOneIsKeptAndAMissingOrBadOneReplaced) {
+  Fields sane;
+  sane.insert("X-Request-Id", "trace-42");
+  std::string id;
+  ensure_request_id(sane, id);
+  EXPECT_EQ(id, "trace-42");
+
+  Fields missing;
+  ensure_request_id(missing, id);
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(missing["x-request-id"], id);  // the upstream gets the id the answer carries
+
+  Fields bad;
+  bad.insert("X-Request-Id", std::string(200, 'x'));
+  ensure_request_id(bad, id);
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(bad["x-request-id"], id);
+}
+
+TEST(RequestId, ACheckRequestKeepsItsFieldsAsTheyCame) {
+  Fields missing;
+  std::string id;
+  ensure_request_id(missing, id, /*forwards=*/false);
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(missing.count("x-request-id"), 0u);
+}
+
 TEST(StripHopByHop, ConnectionCannotRemoveFramingOrHost) {
   Fields fields;
   fields.insert("Host", "api.example.com");
