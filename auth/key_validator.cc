@@ -92,9 +92,12 @@ KeyValidator::Prepared KeyValidator::prepare(std::string_view raw_key, conf::Key
                                              const boost::asio::ip::address& client) {
   // The checksum turns away typos and garbage before any hashing or lookup.
   if (!parse_key(raw_key, config_->keys)) return {only(AuthCode::invalid_api_key), {}};
-  std::string hash = shared_->hasher->hash(raw_key);
+  // On the stack: a cached key, the usual case, needs the hash only for the lookup.
+  char hash_text[kKeyHashHexChars];
   // Only OpenSSL failing gets here: our fault, so not a 401.
-  if (hash.empty()) return {only(AuthCode::store_unavailable), {}};
+  if (!shared_->hasher->hash_into(raw_key, hash_text))
+    return {only(AuthCode::store_unavailable), {}};
+  const std::string_view hash(hash_text, sizeof hash_text);
 
   KeyCache::Result cached = shared_->cache->lookup(hash, shared_->clock.steady());
   switch (cached.outcome) {
@@ -107,7 +110,7 @@ KeyValidator::Prepared KeyValidator::prepare(std::string_view raw_key, conf::Key
     case KeyCache::Outcome::miss:
       break;
   }
-  return {std::nullopt, std::move(hash)};
+  return {std::nullopt, std::string(hash)};
 }
 
 std::optional<AuthDecision> KeyValidator::try_validate(std::string_view raw_key,

@@ -203,9 +203,13 @@ void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
   const std::int64_t window = policy.effective_window_ms();
   const std::int64_t index = window_index(store_now, anchor, window);
   std::string key;
+  // One allocation: what counter_key() reserves, and the window index.
+  key.reserve(options_.key_prefix.size() + 40 + subject.org_id.size() + policy.name.size() +
+              subject.key_id.size() + subject.client_ip.size());
   append_counter_key(key, options_.key_prefix, policy, subject);
   key += ':';
-  key += std::to_string(index);
+  char digits[24];
+  key.append(digits, std::to_chars(digits, digits + sizeof digits, index).ptr);
   const std::string_view args[] = {"INCR", key};
   client_->command(
       args, options_.timeout,
