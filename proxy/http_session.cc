@@ -400,8 +400,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         prepare_local(version, answer.status, std::move(answer.body), answer.headers, keep,
                       request_id);
       } else {
-        outcome.status =
-            200;  // no body: nginx reuses a connection to keygate only after empty ones
+        // No body: nginx reuses a connection to keygate only after empty answers.
+        outcome.status = 200;
         prepare_local(version, 200, {}, ctx->response_headers, keep, request_id,
                       [&](std::string& head) { append_allowed_fields(head, *ctx, *authorize); });
       }

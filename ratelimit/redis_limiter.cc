@@ -202,11 +202,8 @@ void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
   const std::int64_t anchor = policy.monthly_quota ? subject.org_created_at * 1000 : 0;
   const std::int64_t window = policy.effective_window_ms();
   const std::int64_t index = window_index(store_now, anchor, window);
-  std::string key;
-  // One allocation: what counter_key() reserves, and the window index.
-  key.reserve(options_.key_prefix.size() + 40 + subject.org_id.size() + policy.name.size() +
-              subject.key_id.size() + subject.client_ip.size());
-  append_counter_key(key, options_.key_prefix, policy, subject);
+  // One allocation: room for the window index is reserved with the key.
+  std::string key = counter_key(options_.key_prefix, policy, subject, /*room_after=*/24);
   key += ':';
   char digits[24];
   key.append(digits, std::to_chars(digits, digits + sizeof digits, index).ptr);
