@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "auth/stray_keys.h"
+#include "proxy/draining_read.h"
 #include "proxy/error_body.h"
 #include "proxy/forward_auth.h"
 #include "proxy/header_rewrite.h"
@@ -161,8 +162,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           if (!client_.has_buffered_input()) {
             // A read, not a wait: Asio's reactor re-arms epoll (EPOLL_CTL_MOD) for every wait,
             // while a read is queued without one.
-            auto [read_ec, got] =
-                co_await client_.tcp().async_read_some(asio::buffer(idle_read_), nothrow_awaitable);
+            auto [read_ec, got] = co_await client_.tcp().async_read_some(
+                DrainingBuffer{asio::buffer(idle_read_)}, nothrow_awaitable);
             ec = read_ec;
             if (ec) break;
             if (tls == nullptr) {
@@ -679,7 +680,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         while (!ec && !rp->is_header_done()) {
           if (parse_buffered(*rp, conn->buffer, ec) || ec) continue;
           auto [read_ec, n] = co_await conn->socket.async_read_some(
-              conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes)),
+              DrainingBuffer{
+                  conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes))},
               nothrow_awaitable);
           ec = read_ec;
           conn->buffer.commit(n);
