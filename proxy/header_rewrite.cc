@@ -44,8 +44,8 @@ bool same_header_for_cgi(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
     auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    x = x == '_' ? '-' : static_cast<unsigned char>(std::tolower(x));
-    y = y == '_' ? '-' : static_cast<unsigned char>(std::tolower(y));
+    x = x == '_' ? '-' : static_cast<unsigned char>(ascii_lower(static_cast<char>(x)));
+    y = y == '_' ? '-' : static_cast<unsigned char>(ascii_lower(static_cast<char>(y)));
     if (x != y) return false;
   }
   return true;

@@ -1,6 +1,5 @@
 #include "proxy/request_guard.h"
 
-#include <cctype>
 #include <string>
 
 #include "proxy/ascii.h"
@@ -16,7 +15,7 @@ std::size_t count(const RequestHeader& h, http::field f) {
 
 std::string lower_trimmed(std::string_view s) {
   std::string out(trim(s));
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = ascii_lower(c);
   return out;
 }
 
