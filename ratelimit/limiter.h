@@ -17,8 +17,9 @@ class Limiter {
 
   // Checks one request against every policy and charges it to all of them only if all allow
   // (a request the key limit refuses must not use up the org's quota). `done` runs exactly
-  // once, possibly before check() returns; implementations copy what they need from
-  // `policies` and `subject`, which need not outlive the call.
+  // once, possibly before check() returns. `policies` and `subject` must stay valid until it
+  // has run (or been destroyed unrun): a request waits for its decision anyway, and copying
+  // them for every check in Redis would cost the data path allocations for nothing.
   virtual void check(std::span<const EffectivePolicy> policies, const Subject& subject,
                      std::function<void(Decision)> done) = 0;
 

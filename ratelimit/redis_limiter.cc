@@ -196,21 +196,28 @@ void RedisLimiter::sample_store_clock() {
                    });
 }
 
-void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
-                         std::int64_t store_now, std::function<void(Decision)> done) {
-  ++stats_.incr_calls;
-  const std::int64_t anchor = policy.monthly_quota ? subject.org_created_at * 1000 : 0;
-  const std::int64_t window = policy.effective_window_ms();
-  const std::int64_t index = window_index(store_now, anchor, window);
+std::string RedisLimiter::fixed_window_key(const EffectivePolicy& policy, const Subject& subject,
+                                           std::int64_t index) const {
   // One allocation: room for the window index is reserved with the key.
   std::string key = counter_key(options_.key_prefix, policy, subject, /*room_after=*/24);
   key += ':';
   char digits[24];
   key.append(digits, std::to_chars(digits, digits + sizeof digits, index).ptr);
+  return key;
+}
+
+void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
+                         std::int64_t store_now, std::function<void(Decision)> done) {
+  ++stats_.incr_calls;
+  const std::int64_t anchor = policy.monthly_quota ? subject.org_created_at * 1000 : 0;
+  const std::int64_t index = window_index(store_now, anchor, policy.effective_window_ms());
+  const std::string key = fixed_window_key(policy, subject, index);
   const std::string_view args[] = {"INCR", key};
+  // The policy and the subject by reference: the caller keeps them until `done` has run
+  // (limiter.h). The key is made again in the rare reply that needs it.
   client_->command(
       args, options_.timeout,
-      [self = shared_from_this(), policy, subject, key, store_now, anchor,
+      [self = shared_from_this(), &policy, &subject, index, store_now, anchor,
        sent_at = options_.clock(), done = std::move(done)](redis::Result result) mutable {
         const std::span<const EffectivePolicy> policies(&policy, 1);
         if (!result.ok() || result.reply.type != redis::Reply::Type::integer ||
@@ -226,6 +233,7 @@ void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
         if (charged == 1) {
           // The INCR created the counter: it expires with its window (and the slack), wherever
           // in the window it was created.
+          const std::string key = self->fixed_window_key(policy, subject, index);
           const std::string ttl = std::to_string(verdict.reset_ms - store_now + kExpirySlackMs);
           const std::string_view expire[] = {"PEXPIRE", key, ttl};
           self->client_->command(expire, self->options_.timeout, [](redis::Result) {});

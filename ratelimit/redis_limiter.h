@@ -116,6 +116,9 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   // The lone fixed window of `policy`, counted by INCR at the store's time `store_now`.
   void count(const EffectivePolicy& policy, const Subject& subject, std::int64_t store_now,
              std::function<void(Decision)> done);
+  // The INCR counter of `policy`'s window number `index`.
+  std::string fixed_window_key(const EffectivePolicy& policy, const Subject& subject,
+                               std::int64_t index) const;
   void sample_store_clock();
   void on_store_failure(std::span<const EffectivePolicy> policies, const Subject& subject,
                         std::function<void(Decision)> done);

@@ -82,10 +82,12 @@ TEST_F(RedisLimiterClusterTest, LimitsAreExactAcrossLimitersWithOneCallPerSlot) 
   std::map<int, int> allowed;
   int answered = 0;
   int store_errors = 0;
+  std::vector<Subject> subjects;  // valid until their decisions arrive (limiter.h)
+  for (int i = 0; i < kSubjects; ++i) subjects.push_back(subject_of(i));
   for (int round = 0; round < kRounds; ++round) {
     for (auto& limiter : limiters)
       for (int i = 0; i < kSubjects; ++i)
-        limiter->check(policies, subject_of(i), [&, i](Decision d) {
+        limiter->check(policies, subjects[i], [&, i](Decision d) {
           ++answered;
           if (d.store_error) ++store_errors;
           if (d.allowed()) ++allowed[i];
@@ -110,8 +112,10 @@ TEST_F(RedisLimiterClusterTest, UnsplitBatchesSpanSlotsAndFail) {
   auto unsplit = limiter(false);
   int answered = 0;
   int store_errors = 0;
+  std::vector<Subject> subjects;
+  for (int i = 0; i < 10; ++i) subjects.push_back(subject_of(i));
   for (int i = 0; i < 10; ++i)
-    unsplit->check(policies, subject_of(i), [&](Decision d) {
+    unsplit->check(policies, subjects[i], [&](Decision d) {
       ++answered;
       if (d.store_error) ++store_errors;
     });
