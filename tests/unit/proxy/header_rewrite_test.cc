@@ -6,6 +6,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/write.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace keygate::proxy {
 namespace {
@@ -59,6 +61,33 @@ TEST(StripHopByHop, ConnectionCannotRemoveFramingOrHost) {
   EXPECT_EQ(count(fields, "x-drop"), 0u);
   EXPECT_EQ(count(fields, "connection"), 0u);
   EXPECT_EQ(count(fields, "keep-alive"), 0u);
+}
+
+TEST(StripHopByHop, EveryHopByHopFieldAndEveryNamedOneGoesWhateverItsCase) {
+  for (const bool keep_upgrade : {false, true}) {
+    Fields fields;
+    fields.insert("Accept", "*/*");
+    fields.insert("connection", "x-one");
+    fields.insert("X-One", "1");
+    fields.insert("Connection", "X-TWO,  upgrade");
+    fields.insert("x-two", "2");
+    fields.insert("X-Two", "2 again");
+    fields.insert("KEEP-ALIVE", "timeout=5");
+    fields.insert("Proxy-Connection", "keep-alive");
+    fields.insert("TE", "trailers");
+    fields.insert("Trailer", "X-Checksum");
+    fields.insert("Proxy-Authenticate", "Basic");
+    fields.insert("proxy-authorization", "Basic Zm9vOmJhcg==");
+    fields.insert("Upgrade", "websocket");
+    fields.insert("X-Keep", "kept");
+    strip_hop_by_hop(fields, keep_upgrade);
+    std::vector<std::string> left;
+    for (const auto& field : fields) left.emplace_back(field.name_string());
+    const std::vector<std::string> expected =
+        keep_upgrade ? std::vector<std::string>{"Accept", "Upgrade", "X-Keep"}
+                     : std::vector<std::string>{"Accept", "X-Keep"};
+    EXPECT_EQ(left, expected) << "keep_upgrade " << keep_upgrade;
+  }
 }
 
 TEST(CleanRequestHeaders, EverySpellingOfAnIdentityHeaderGoes) {
