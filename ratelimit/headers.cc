@@ -9,6 +9,13 @@ namespace {
 // Structured-field sf-string: only printable ASCII, with '"' and '\' escaped.
 void append_sf_string(std::string& out, std::string_view value) {
   out.push_back('"');
+  // Policy names are plain as a rule: then they go in one append.
+  if (std::all_of(value.begin(), value.end(),
+                  [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; })) {
+    out.append(value);
+    out.push_back('"');
+    return;
+  }
   for (char c : value) {
     if (c == '"' || c == '\\') out.push_back('\\');
     out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
