@@ -16,9 +16,11 @@ ErrorSpec missing(const char* what) {
 
 }  // namespace
 
-std::optional<ErrorSpec> read_original_request(RequestHeader& req,
+std::optional<ErrorSpec> read_original_request(const RequestHeader& req,
                                                const conf::AuthorizeConfig& authorize,
-                                               std::string& method, std::string& target) {
+                                               std::string& method, std::string& target,
+                                               std::string_view& host) {
+  host = req[boost::beast::http::field::host];
   if (authorize.flavor == Flavor::envoy) {
     // ext_authz keeps the method and Host, and puts its path_prefix before the original path.
     std::string_view t = req.target();
@@ -34,7 +36,7 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
   }
   // One pass over the fields for the three names (a front proxy sends many headers, and a
   // lookup by name in Beast's tree compares them character by character).
-  std::optional<std::string_view> uri, original_method, host;
+  std::optional<std::string_view> uri, original_method, original_host;
   for (const auto& field : req) {
     const std::string_view name = field.name_string();
     auto matches = [&](const std::string& wanted) {
@@ -44,8 +46,8 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
       uri = field.value();
     } else if (!original_method && matches(authorize.method_header)) {
       original_method = field.value();
-    } else if (!host && matches(authorize.host_header)) {
-      host = field.value();
+    } else if (!original_host && matches(authorize.host_header)) {
+      original_host = field.value();
     }
   }
   if (!uri)
@@ -55,10 +57,7 @@ std::optional<ErrorSpec> read_original_request(RequestHeader& req,
                        : "The check request names no original URI (X-Forwarded-Uri)");
   target.assign(*uri);
   method.assign(original_method ? *original_method : std::string_view(req.method_string()));
-  if (host) {
-    const std::string value(*host);  // set() replaces the field the view points into
-    req.set(boost::beast::http::field::host, value);
-  }
+  if (original_host) host = *original_host;
   return std::nullopt;
 }
 

@@ -15,11 +15,13 @@
 namespace keygate::proxy {
 
 // The request the front proxy asks about. Sets `method` and `target` (path and query) and
-// replaces Host with the original host when the front proxy sent one. A check request that
-// does not say what it is about is a 400 naming the missing header.
-std::optional<ErrorSpec> read_original_request(RequestHeader& req,
+// `host`: the original host when the front proxy sent one, else the check request's Host (a
+// view into `req`, which is left as it came). A check request that does not say what it is
+// about is a 400 naming the missing header.
+std::optional<ErrorSpec> read_original_request(const RequestHeader& req,
                                                const conf::AuthorizeConfig& authorize,
-                                               std::string& method, std::string& target);
+                                               std::string& method, std::string& target,
+                                               std::string_view& host);
 
 // The fields of an "allow" (a 200 without a body): the caller's identity headers for the front
 // proxy to pass upstream, and (Envoy) the credential headers it must remove before the

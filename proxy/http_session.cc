@@ -323,8 +323,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     origin_ = {};
     upgrade_ = req.count(http::field::upgrade) > 0 && connection_has_token(req.base(), "upgrade");
     std::optional<ErrorSpec> bad = check_request_framing(req);
+    std::string_view host = req[http::field::host];
     if (!bad && authorize) {
-      bad = read_original_request(req, *authorize, method, original_target_);
+      bad = read_original_request(req, *authorize, method, original_target_, host);
       target = original_target_;
     }
     // A check request is answered, never forwarded: of the hygiene only the refusal of
@@ -332,7 +333,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (!bad)
       bad = authorize ? refuse_underscored_names(req.base(), snapshot.config->http)
                       : clean_request_headers(req.base(), *snapshot.config, upgrade_);
-    if (!bad) bad = route_target(req, target, snapshot.config->http);
+    if (!bad) bad = route_target(req, target, host, /*forwards=*/!authorize, snapshot.config->http);
     if (bad) {
       worker_.state().metrics.rejected.with({std::string(bad->code)}).inc();
       outcome.status = bad->status;
@@ -428,30 +429,33 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   }
 
   // The request's Host and path as keygate routes on them, and as the upstream gets them:
-  // sets host_name_, path_ and target_ (normalised path and the query as sent), and the Host
-  // header. An absolute-form target ("GET http://host/path") names the host itself, which
-  // then replaces Host (RFC 9112 §3.2.2).
+  // sets host_name_, path_ and target_ (normalised path and the query as sent) from `host`
+  // (what the request names as its host) and `target`, and with `forwards` the Host header to
+  // the host it was routed by. An absolute-form target ("GET http://host/path") names the host
+  // itself, which then replaces Host (RFC 9112 §3.2.2).
   std::optional<ErrorSpec> route_target(RequestHeader& req, std::string_view target,
+                                        std::string_view host, bool forwards,
                                         const conf::HttpConfig& http_config) {
     auto invalid = [](const char* message) {
       return ErrorSpec{400, "invalid_request_error", "bad_request", message};
     };
+    bool host_from_target = false;
     for (std::string_view scheme : {"http://", "https://"}) {
       if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme))
         continue;
       const auto rest = target.substr(scheme.size());
       const auto end = rest.find_first_of("/?");
-      req.set(http::field::host, rest.substr(0, end));
+      host = rest.substr(0, end);
+      host_from_target = true;
       target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
       break;
     }
     std::string_view port;
-    if (!parse_host_header(req[http::field::host], host_name_, port))
-      return invalid("Invalid Host header");
+    if (!parse_host_header(host, host_name_, port)) return invalid("Invalid Host header");
     // The upstream gets the Host the route was chosen by.
-    const auto sent = req[http::field::host];
-    if (sent.size() != host_name_.size() + (port.empty() ? 0 : port.size() + 1) ||
-        !sent.starts_with(host_name_)) {
+    if (forwards && (host_from_target ||
+                     host.size() != host_name_.size() + (port.empty() ? 0 : port.size() + 1) ||
+                     !host.starts_with(host_name_))) {
       std::string normal = host_name_;
       if (!port.empty()) normal.append(":").append(port);
       req.set(http::field::host, normal);

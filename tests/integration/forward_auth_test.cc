@@ -26,6 +26,7 @@ listeners:
          authorize + R"(}
 admin: {address: 127.0.0.1, port: 0}
 routes:
+  - {name: hosted, match: {path_prefix: /hosted, host: api.example.com}, auth: none}
   - {name: public, match: {path_prefix: /public}, auth: none}
   - {name: read, match: {path_prefix: /read}, auth: {scopes_all: [read]}}
   - {name: write, match: {path_prefix: /write}, auth: {scopes_all: [write]}}
@@ -345,6 +346,13 @@ TEST(TraefikForwardAuthTest, TheOriginalRequestComesInXForwardedHeaders) {
   expect_error(check("GET", "/write/x", key), 403, "insufficient_permissions");
   for (int i = 0; i < 2; ++i) ASSERT_EQ(check("GET", "/limited/x", key).status, 200);
   expect_error(check("GET", "/limited/x", key), 429, "rate_limit_exceeded");
+  // Routes match the original host, not the check request's own Host.
+  EXPECT_EQ(check("GET", "/hosted/x", "").status, 200);
+  const auto elsewhere = http_get(keygate.proxy_port(), "/",
+                                  {{"X-Forwarded-Method", "GET"},
+                                   {"X-Forwarded-Host", "other.example.com"},
+                                   {"X-Forwarded-Uri", "/hosted/x"}});
+  expect_error(elsewhere, 404, "route_not_found");
   // Without the original URI there is nothing to decide about.
   const auto bare = http_get(keygate.proxy_port(), "/read/x", {{"Authorization", "Bearer " + key}});
   EXPECT_EQ(bare.status, 400);
