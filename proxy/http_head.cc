@@ -1,6 +1,7 @@
 #include "proxy/http_head.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace keygate::proxy {
 namespace {
@@ -20,10 +21,19 @@ void append_fields_and_end(std::string& out, const Fields& fields) {
 }  // namespace
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out += ": ";
-  out += value;
-  out += "\r\n";
+  // One size check and two copies instead of four appends: a proxied request writes some
+  // twenty fields this way.
+  const std::size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 void append_status_line(std::string& out, unsigned version, unsigned status,
