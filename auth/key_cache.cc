@@ -150,6 +150,10 @@ KeyCache::Result KeyCache::lookup(std::string_view hash, TimePoint now) {
     misses_.fetch_add(1, std::memory_order_relaxed);
     return {};
   }
+  return lookup(raw, now);
+}
+
+KeyCache::Result KeyCache::lookup(const KeyDigest& raw, TimePoint now) {
   Shard& shard = shard_for(raw);
   std::lock_guard lock(shard.mutex);
   if (const auto found = shard.index.find(raw); found != shard.index.end()) {

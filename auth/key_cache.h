@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "auth/compact_key.h"
+#include "auth/key_hash.h"
 #include "auth/key_record.h"
 #include "auth/key_traits_pool.h"
 #include "conf/config.h"
@@ -68,6 +69,8 @@ class KeyCache {
 
   // Fresh entries only; a fresh positive hit refreshes its LRU position.
   Result lookup(std::string_view hash, TimePoint now);
+  // The same by the hash's bytes (KeyHasher::digest_into): the request path's form.
+  Result lookup(const KeyDigest& hash, TimePoint now);
   // For store outages: a positive entry stored less than stale_grace ago, fresh or not.
   Result lookup_stale(std::string_view hash, TimePoint now);
 
@@ -96,7 +99,7 @@ class KeyCache {
 
  private:
   struct Shard;
-  using RawHash = std::array<unsigned char, 32>;
+  using RawHash = KeyDigest;
   Shard& shard_for(const RawHash& hash);
 
   const conf::CacheConfig config_;

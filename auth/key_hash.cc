@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -138,7 +139,7 @@ bool KeyHasher::peppered() const {
   return impl_ && impl_->keyed_template != nullptr;
 }
 
-bool KeyHasher::hash_into(std::string_view raw_key, char* out) const {
+bool KeyHasher::digest_into(std::string_view raw_key, KeyDigest& out) const {
   const auto* data = reinterpret_cast<const unsigned char*>(raw_key.data());
   unsigned char digest[EVP_MAX_MD_SIZE];
   ThreadContexts& tc = thread_contexts;
@@ -163,13 +164,19 @@ bool KeyHasher::hash_into(std::string_view raw_key, char* out) const {
         EVP_DigestFinal_ex(tc.digest.get(), digest, &len) != 1 || len != 32)
       return false;
   }
-  to_hex(digest, 32, out);
+  std::memcpy(out.data(), digest, out.size());
   return true;
 }
 
 std::string KeyHasher::hash(std::string_view raw_key) const {
+  KeyDigest digest;
+  if (!digest_into(raw_key, digest)) return {};
+  return hex_digest(digest);
+}
+
+std::string hex_digest(const KeyDigest& digest) {
   std::string out(kKeyHashHexChars, '\0');
-  if (!hash_into(raw_key, out.data())) return {};
+  to_hex(digest.data(), digest.size(), out.data());
   return out;
 }
 

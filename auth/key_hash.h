@@ -10,6 +10,7 @@
 // re-initialisation (one or two small blocks; its API offers no allocation-free path).
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,12 @@
 namespace keygate::auth {
 
 inline constexpr std::size_t kKeyHashHexChars = 64;
+
+// A key's hash as bytes: what hash() spells in hex.
+using KeyDigest = std::array<unsigned char, 32>;
+
+// The 64 lowercase hex characters of `digest`, as hash() returns them.
+std::string hex_digest(const KeyDigest& digest);
 
 class KeyHasher {
  public:
@@ -42,8 +49,8 @@ class KeyHasher {
 
   // 64 lowercase hex characters; empty only if OpenSSL itself fails.
   std::string hash(std::string_view raw_key) const;
-  // Writes exactly kKeyHashHexChars characters to `out` (no terminator); false on failure.
-  bool hash_into(std::string_view raw_key, char* out) const;
+  // The same hash as bytes, for lookups in memory (no hex on the way); false on failure.
+  bool digest_into(std::string_view raw_key, KeyDigest& out) const;
 
   bool peppered() const;
 

@@ -92,14 +92,14 @@ KeyValidator::Prepared KeyValidator::prepare(std::string_view raw_key, conf::Key
                                              const boost::asio::ip::address& client) {
   // The checksum turns away typos and garbage before any hashing or lookup.
   if (!parse_key(raw_key, config_->keys)) return {only(AuthCode::invalid_api_key), {}};
-  // On the stack: a cached key, the usual case, needs the hash only for the lookup.
-  char hash_text[kKeyHashHexChars];
+  // Bytes on the stack: a cached key, the usual case, needs the hash only for the lookup; its
+  // hex (the store's form) is made on a miss.
+  KeyDigest digest;
   // Only OpenSSL failing gets here: our fault, so not a 401.
-  if (!shared_->hasher->hash_into(raw_key, hash_text))
+  if (!shared_->hasher->digest_into(raw_key, digest))
     return {only(AuthCode::store_unavailable), {}};
-  const std::string_view hash(hash_text, sizeof hash_text);
 
-  KeyCache::Result cached = shared_->cache->lookup(hash, shared_->clock.steady());
+  KeyCache::Result cached = shared_->cache->lookup(digest, shared_->clock.steady());
   switch (cached.outcome) {
     case KeyCache::Outcome::hit:
       return {decide(std::move(cached.key), route, config_->keys, source, client,
@@ -110,7 +110,7 @@ KeyValidator::Prepared KeyValidator::prepare(std::string_view raw_key, conf::Key
     case KeyCache::Outcome::miss:
       break;
   }
-  return {std::nullopt, std::string(hash)};
+  return {std::nullopt, hex_digest(digest)};
 }
 
 std::optional<AuthDecision> KeyValidator::try_validate(std::string_view raw_key,

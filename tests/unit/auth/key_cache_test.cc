@@ -64,6 +64,21 @@ TEST_F(KeyCacheTest, PositiveHitUntilTtl) {
   EXPECT_EQ(s.misses, 2u);
 }
 
+TEST_F(KeyCacheTest, TheDigestFindsWhatItsHexWasStoredUnder) {
+  // The request path looks up by the hash's bytes; the store's replies are put by its hex.
+  KeyCache cache(small_config());
+  const OrgRecord org{"org", "free", 0};
+  cache.put(hash_of("h1"), record("k1"), &org, t0);
+  KeyDigest digest;
+  ASSERT_TRUE(KeyHasher::sha256().digest_into("h1", digest));
+  EXPECT_EQ(hex_digest(digest), hash_of("h1"));
+  const auto r = cache.lookup(digest, t0 + 1s);
+  ASSERT_EQ(r.outcome, Outcome::hit);
+  EXPECT_EQ(r.key->id(), "k1");
+  ASSERT_TRUE(KeyHasher::sha256().digest_into("h2", digest));
+  EXPECT_EQ(cache.lookup(digest, t0 + 1s).outcome, Outcome::miss);
+}
+
 TEST_F(KeyCacheTest, NullOrgAllowed) {
   KeyCache cache(small_config());
   cache.put(hash_of("h1"), record("k1"), nullptr, t0);
