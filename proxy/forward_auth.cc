@@ -20,7 +20,6 @@ std::optional<ErrorSpec> read_original_request(const RequestHeader& req,
                                                const conf::AuthorizeConfig& authorize,
                                                std::string& method, std::string& target,
                                                std::string_view& host) {
-  host = req[boost::beast::http::field::host];
   if (authorize.flavor == Flavor::envoy) {
     // ext_authz keeps the method and Host, and puts its path_prefix before the original path.
     std::string_view t = req.target();

@@ -14,10 +14,10 @@
 
 namespace keygate::proxy {
 
-// The request the front proxy asks about. Sets `method` and `target` (path and query) and
-// `host`: the original host when the front proxy sent one, else the check request's Host (a
-// view into `req`, which is left as it came). A check request that does not say what it is
-// about is a 400 naming the missing header.
+// The request the front proxy asks about. Sets `method` and `target` (path and query), and
+// `host` to the original host when the front proxy sent one (a view into `req`, which is left
+// as it came; else `host` keeps what the caller put there, the check request's own Host). A
+// check request that does not say what it is about is a 400 naming the missing header.
 std::optional<ErrorSpec> read_original_request(const RequestHeader& req,
                                                const conf::AuthorizeConfig& authorize,
                                                std::string& method, std::string& target,

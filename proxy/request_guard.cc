@@ -9,8 +9,31 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::size_t count(const RequestHeader& h, http::field f) {
-  return h.count(f);
+struct FramingCounts {
+  std::size_t transfer_encoding = 0;
+  std::size_t content_length = 0;
+  std::size_t host = 0;
+};
+
+// One walk over the fields instead of a search of the tree per name.
+FramingCounts count_framing_fields(const RequestHeader& h) {
+  FramingCounts counts;
+  for (const auto& field : h) {
+    switch (field.name()) {
+      case http::field::transfer_encoding:
+        ++counts.transfer_encoding;
+        break;
+      case http::field::content_length:
+        ++counts.content_length;
+        break;
+      case http::field::host:
+        ++counts.host;
+        break;
+      default:
+        break;
+    }
+  }
+  return counts;
 }
 
 std::string lower_trimmed(std::string_view s) {
@@ -22,8 +45,9 @@ std::string lower_trimmed(std::string_view s) {
 }  // namespace
 
 std::optional<ErrorSpec> check_request_framing(const RequestHeader& h) {
-  const auto te_count = count(h, http::field::transfer_encoding);
-  const auto cl_count = count(h, http::field::content_length);
+  const FramingCounts counts = count_framing_fields(h);
+  const auto te_count = counts.transfer_encoding;
+  const auto cl_count = counts.content_length;
 
   if (te_count > 0 && cl_count > 0) return errors::ambiguous_length;
   if (cl_count > 1) {
@@ -50,7 +74,7 @@ std::optional<ErrorSpec> check_request_framing(const RequestHeader& h) {
       return errors::not_implemented;
     }
   }
-  const auto host_count = count(h, http::field::host);
+  const auto host_count = counts.host;
   if (host_count > 1)
     return ErrorSpec{400, "invalid_request_error", "bad_request", "Multiple Host headers"};
   if (host_count == 0 && h.version() >= 11)
