@@ -683,10 +683,23 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         bool received = false;
         while (!ec && !rp->is_header_done()) {
           if (parse_buffered(*rp, conn->buffer, ec) || ec) continue;
-          auto [read_ec, n] = co_await conn->socket.async_read_some(
-              DrainingBuffer{
-                  conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes))},
-              nothrow_awaitable);
+          const auto room = conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes));
+          if (conn->socket.is_tls() && !conn->socket.has_buffered_input()) {
+            const bool prefetched = co_await prefetch_tls_records(*conn, ec);
+            if (!prefetched) continue;
+            // Usually a whole record is here now: decrypted at once, without another turn of
+            // the event loop. Otherwise (part of a record, or OpenSSL wants to write) the
+            // asynchronous read below waits for what OpenSSL asks for.
+            const std::size_t n = conn->socket.read_some_now(room, ec);
+            if (ec != asio::error::would_block) {
+              conn->buffer.commit(n);
+              received = received || n > 0;  // of the response: a close_notify is not one
+              continue;
+            }
+            ec = {};
+          }
+          auto [read_ec, n] =
+              co_await conn->socket.async_read_some(DrainingBuffer{room}, nothrow_awaitable);
           ec = read_ec;
           conn->buffer.commit(n);
           received = received || n > 0;
@@ -716,6 +729,24 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     ctx.route.upstream_latency->observe(outcome.upstream_ms / 1000.0);
 
     co_return Exchanged{std::move(conn)};
+  }
+
+  // Over TLS, an upstream's response records are read raw first, into the connection's own
+  // buffer, and handed to OpenSSL (TlsStream::prefetched): the wait for them is then a read
+  // that knows when it drained the socket (DrainingBuffer), not OpenSSL's failed read followed
+  // by an epoll re-arm for the wait. For a TLS connection whose OpenSSL holds no input yet;
+  // false when the read failed (`ec` set).
+  static awaitable<bool> prefetch_tls_records(UpstreamConnection& conn,
+                                              boost::system::error_code& ec) {
+    TlsStream* tls = conn.socket.tls();
+    if (!conn.tls_input) conn.tls_input = std::make_unique<char[]>(kUpstreamTlsInputBytes);
+    auto [read_ec, got] = co_await conn.socket.tcp().async_read_some(
+        DrainingBuffer{asio::buffer(conn.tls_input.get(), kUpstreamTlsInputBytes)},
+        nothrow_awaitable);
+    ec = read_ec;
+    if (ec) co_return false;
+    tls->prefetched(asio::buffer(conn.tls_input.get(), got));
+    co_return true;
   }
 
   // Relays the request upstream and the response back. Returns whether the client

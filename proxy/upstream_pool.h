@@ -20,12 +20,19 @@
 
 namespace keygate::proxy {
 
+// One read of an https upstream's response records: a small response's in one go.
+inline constexpr std::size_t kUpstreamTlsInputBytes = 4096;
+
 struct UpstreamConnection {
   explicit UpstreamConnection(const Executor& ex) : socket(ex) {}
   // TCP, or TLS over it for https upstreams: the session's deadline sweep bounds every
   // operation on it.
   Stream socket;
   boost::beast::flat_buffer buffer;
+  // TLS: response records as read from the socket, before OpenSSL decrypts them (allocated on
+  // first use; see prefetch_tls_records in http_session.cc). OpenSSL reads them from here, so
+  // they live as long as the connection.
+  std::unique_ptr<char[]> tls_input;
   bool reused = false;  // it served a request before: a failure may just mean it went stale
   CoarseClock::time_point idle_since;
 };

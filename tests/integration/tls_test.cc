@@ -297,6 +297,21 @@ TEST_F(HttpsUpstreamTest, VerifiedUpstreamIsReachedAndPooled) {
   EXPECT_EQ(recorded[0].connection_id, recorded[2].connection_id);
 }
 
+TEST_F(HttpsUpstreamTest, ResponseHeadsLongerThanOneReadOfRecordsArriveWhole) {
+  // keygate reads an https upstream's records raw, kUpstreamTlsInputBytes at a time, before
+  // OpenSSL decrypts them: a head spread over several such reads must still arrive whole.
+  auto port = https_upstream(ca_.server("upstream", {"127.0.0.1"}));
+  auto keygate = front(port, "ca_file: " + ca_.cert_file());
+  KeepAliveClient client(keygate->proxy_port());
+  for (const std::size_t size : {100u, 3000u, 6000u, 9000u}) {
+    const std::string big(size, 'b');
+    auto response = client.get("/via-https", {{"X-Echo-Set-Header", "X-Big: " + big}});
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.headers.value("x-big"), big) << size;
+  }
+  EXPECT_EQ(upstream_.requests().size(), 4u);
+}
+
 TEST_F(HttpsUpstreamTest, ServerNameOverridesTheNameChecked) {
   auto port = https_upstream(ca_.server("upstream", {"api.internal.test"}));
   auto keygate = front(port, "ca_file: " + ca_.cert_file() + ", server_name: api.internal.test");
