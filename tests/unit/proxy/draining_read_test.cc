@@ -34,6 +34,8 @@ struct Pair {
   tcp::socket writer{io};
   tcp::socket reader{io};
   std::array<char, 1024> buffer{};
+  std::optional<std::string> got;  // what the last read completed with
+  boost::system::error_code ec;
 
   Pair() {
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
@@ -43,26 +45,40 @@ struct Pair {
   }
 
   void send(std::string_view text) { asio::write(writer, asio::buffer(text)); }
+  DrainingBuffer draining() { return DrainingBuffer{asio::buffer(buffer)}; }
 
-  // Starts a read; `done` is set when it completes.
+  // Starts a read; `got` is set when it completes.
   template <class Buffers>
-  void start_read(const Buffers& buffers, std::optional<std::string>& done,
-                  boost::system::error_code& ec) {
-    reader.async_read_some(buffers, [&](boost::system::error_code e, std::size_t n) {
+  void start_read(const Buffers& buffers) {
+    got.reset();
+    reader.async_read_some(buffers, [this](boost::system::error_code e, std::size_t n) {
       ec = e;
-      done = std::string(buffer.data(), n);
+      got = std::string(buffer.data(), n);
     });
   }
 
-  // Runs the loop until `done` is set, at most `limit` (the deadline is the failure).
-  bool run_until_set(const std::optional<std::string>& done,
-                     std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
+  // Runs the loop until the read completes, at most 10 s (the deadline is the failure).
+  bool run_until_read() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!got && std::chrono::steady_clock::now() < deadline) {
       io.restart();
       io.run_for(std::chrono::milliseconds(5));
     }
-    return done.has_value();
+    return got.has_value();
+  }
+
+  // Runs what is ready without waiting.
+  void poll() {
+    io.restart();
+    io.poll();
+  }
+
+  // Sends `text` and reads it with a DrainingBuffer (a short read: the socket is drained).
+  std::string send_and_read(std::string_view text) {
+    send(text);
+    start_read(draining());
+    EXPECT_TRUE(run_until_read());
+    return got.value_or("");
   }
 
   // Lets the reactor see whatever the socket signals while no read is queued: a timer keeps
@@ -78,102 +94,70 @@ struct Pair {
 
 TEST(DrainingRead, AfterAShortReadTheNextReadWaitsWithoutARecv) {
   Pair pair;
-  std::optional<std::string> got;
-  boost::system::error_code ec;
-  pair.send("GET /");
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  ASSERT_TRUE(pair.run_until_set(got));
-  EXPECT_EQ(*got, "GET /");
-
+  EXPECT_EQ(pair.send_and_read("GET /"), "GET /");
   // Nothing has arrived: starting the next read must not try the socket.
-  got.reset();
   recv_calls = 0;
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  pair.io.restart();
-  pair.io.poll();
-  EXPECT_FALSE(got.has_value());
+  pair.start_read(pair.draining());
+  pair.poll();
+  EXPECT_FALSE(pair.got.has_value());
   EXPECT_EQ(recv_calls.load(), 0) << "a speculative recv was made after a short read";
 
   pair.send("second");
-  ASSERT_TRUE(pair.run_until_set(got));
-  EXPECT_FALSE(ec);
-  EXPECT_EQ(*got, "second");
+  ASSERT_TRUE(pair.run_until_read());
+  EXPECT_FALSE(pair.ec);
+  EXPECT_EQ(*pair.got, "second");
   EXPECT_EQ(recv_calls.load(), 1);
 }
 
 TEST(DrainingRead, AsioAloneTriesTheSocketFirst) {
   // The behaviour DrainingBuffer avoids, so the test above can tell the difference.
   Pair pair;
-  std::optional<std::string> got;
-  boost::system::error_code ec;
   pair.send("GET /");
-  pair.start_read(asio::buffer(pair.buffer), got, ec);
-  ASSERT_TRUE(pair.run_until_set(got));
-  got.reset();
+  pair.start_read(asio::buffer(pair.buffer));
+  ASSERT_TRUE(pair.run_until_read());
   recv_calls = 0;
-  pair.start_read(asio::buffer(pair.buffer), got, ec);
+  pair.start_read(asio::buffer(pair.buffer));
   EXPECT_EQ(recv_calls.load(), 1);  // the speculative recv, failing with EAGAIN
-  EXPECT_FALSE(got.has_value());
+  EXPECT_FALSE(pair.got.has_value());
   pair.send("x");
-  ASSERT_TRUE(pair.run_until_set(got));
-  EXPECT_EQ(*got, "x");
+  ASSERT_TRUE(pair.run_until_read());
+  EXPECT_EQ(*pair.got, "x");
 }
 
 TEST(DrainingRead, BytesThatArriveWhileNoReadIsQueuedAreRead) {
   Pair pair;
-  std::optional<std::string> got;
-  boost::system::error_code ec;
-  pair.send("first");
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  ASSERT_TRUE(pair.run_until_set(got));
-
+  EXPECT_EQ(pair.send_and_read("first"), "first");
   // The edge for these bytes reaches the reactor while nobody reads.
   pair.send("while idle");
   pair.turn_reactor();
-  got.reset();
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  ASSERT_TRUE(pair.run_until_set(got)) << "bytes that were already there were never read";
-  EXPECT_EQ(*got, "while idle");
-
+  pair.start_read(pair.draining());
+  ASSERT_TRUE(pair.run_until_read()) << "bytes that were already there were never read";
+  EXPECT_EQ(*pair.got, "while idle");
   // And bytes that arrive before the next read starts, with no reactor turn in between.
-  pair.send("before the read");
-  got.reset();
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  ASSERT_TRUE(pair.run_until_set(got));
-  EXPECT_EQ(*got, "before the read");
+  EXPECT_EQ(pair.send_and_read("before the read"), "before the read");
 }
 
 TEST(DrainingRead, AFullBufferIsNotTakenForADrainedSocket) {
   Pair pair;
-  std::optional<std::string> got;
-  boost::system::error_code ec;
-  const std::string twelve = "0123456789ab";
-  pair.send(twelve);
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer.data(), 8)}, got, ec);
-  ASSERT_TRUE(pair.run_until_set(got));
-  EXPECT_EQ(*got, "01234567");
+  pair.send("0123456789ab");
+  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer.data(), 8)});
+  ASSERT_TRUE(pair.run_until_read());
+  EXPECT_EQ(*pair.got, "01234567");
   // The rest is read at once, from the socket, without waiting for a new edge.
-  got.reset();
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  pair.io.restart();
-  pair.io.poll();
-  ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, "89ab");
+  pair.start_read(pair.draining());
+  pair.poll();
+  ASSERT_TRUE(pair.got.has_value());
+  EXPECT_EQ(*pair.got, "89ab");
 }
 
 TEST(DrainingRead, EndOfStreamAfterAShortReadIsSeen) {
   Pair pair;
-  std::optional<std::string> got;
-  boost::system::error_code ec;
-  pair.send("last");
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
-  ASSERT_TRUE(pair.run_until_set(got));
-  got.reset();
-  pair.start_read(DrainingBuffer{asio::buffer(pair.buffer)}, got, ec);
+  EXPECT_EQ(pair.send_and_read("last"), "last");
+  pair.start_read(pair.draining());
   pair.writer.shutdown(tcp::socket::shutdown_send);
-  ASSERT_TRUE(pair.run_until_set(got));
-  EXPECT_EQ(ec, asio::error::eof);
-  EXPECT_EQ(*got, "");
+  ASSERT_TRUE(pair.run_until_read());
+  EXPECT_EQ(pair.ec, asio::error::eof);
+  EXPECT_EQ(*pair.got, "");
 }
 
 }  // namespace
