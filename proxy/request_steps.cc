@@ -166,7 +166,7 @@ ratelimit::Subject limit_subject(const RequestContext& ctx) {
   }
   if (ctx.org) subject.org_created_at = ctx.org->created_at;
   subject.route = route.name;
-  subject.client_ip = std::string(ctx.client_ip);
+  subject.client_ip = ctx.client_ip;
   subject.on_store_failure = route.limit_failure;
   return subject;
 }

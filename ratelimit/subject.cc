@@ -14,7 +14,7 @@ Subject make_subject(const conf::RouteConfig& route, const auth::KeyRecord* key,
     s.org_created_at = org->created_at;
   }
   s.route = route.name;
-  s.client_ip = std::string(client_ip);
+  s.client_ip = client_ip;
   s.on_store_failure = route.limit_failure;
   return s;
 }

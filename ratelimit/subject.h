@@ -9,11 +9,14 @@
 
 namespace keygate::ratelimit {
 
+// Views: whoever builds a Subject keeps what it points into (the request's key record, route
+// and client address) alive until the check's `done` has run (limiter.h). A request holds all
+// of them anyway, and copies would cost every rate-limited request allocations.
 struct Subject {
-  std::string key_id;     // empty on routes without authentication
-  std::string org_id;     // empty for keys without an org, and without authentication
-  std::string route;      // RouteConfig::name
-  std::string client_ip;  // textual address of the client
+  std::string_view key_id;     // empty on routes without authentication
+  std::string_view org_id;     // empty for keys without an org, and without authentication
+  std::string_view route;      // RouteConfig::name
+  std::string_view client_ip;  // textual address of the client
   auth::UnixSeconds org_created_at = 0;  // anchors the monthly quota period
   // What the route wants when the shared counter store cannot answer (RouteConfig).
   conf::LimitFailureMode on_store_failure = conf::LimitFailureMode::fail_open;

@@ -11,6 +11,7 @@
 #include "redis/cluster_slot.h"
 #include "redis/redis_client.h"
 #include "tests/support/redis_cluster.h"
+#include "tests/unit/ratelimit/test_util.h"
 
 namespace keygate::ratelimit {
 namespace {
@@ -53,8 +54,8 @@ class RedisLimiterClusterTest : public ::testing::Test {
 
   static Subject subject_of(int i) {
     Subject s;
-    s.key_id = "key_" + std::to_string(i);
-    s.org_id = "org_" + std::to_string(i);
+    s.key_id = testing::kept("key_" + std::to_string(i));
+    s.org_id = testing::kept("org_" + std::to_string(i));
     s.route = "api";
     s.client_ip = "10.0.0.1";
     return s;

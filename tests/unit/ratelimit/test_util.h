@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "ratelimit/clock.h"
@@ -45,11 +46,17 @@ inline EffectivePolicy monthly(std::uint64_t quota) {
   return p;
 }
 
+// Subjects are views (subject.h): the tests' own strings are kept for the whole run.
+inline std::string_view kept(std::string text) {
+  static std::set<std::string> strings;
+  return *strings.insert(std::move(text)).first;
+}
+
 inline Subject subject(std::string key = "key_abc", std::string org = "org_1",
                        auth::UnixSeconds org_created_at = 1'600'000'000) {
   Subject s;
-  s.key_id = std::move(key);
-  s.org_id = std::move(org);
+  s.key_id = kept(std::move(key));
+  s.org_id = kept(std::move(org));
   s.route = "api";
   s.client_ip = "203.0.113.7";
   s.org_created_at = org_created_at;
