@@ -233,8 +233,8 @@ void set_framing(Fields& fields, boost::optional<std::uint64_t> content_length, 
 }
 
 void append_forwarded_response_head(std::string& out, const ResponseHeader& res, unsigned version,
-                                    std::span<const std::pair<std::string_view, std::string>> added,
-                                    std::string_view request_id,
+                                    std::span<const std::string_view> added_names,
+                                    std::string_view added_fields, std::string_view request_id,
                                     boost::optional<std::uint64_t> content_length,
                                     bool keep_alive) {
   boost::container::small_vector<std::string_view, 8> named;  // by Connection: hop-by-hop too
@@ -250,9 +250,7 @@ void append_forwarded_response_head(std::string& out, const ResponseHeader& res,
   };
   auto is_added = [&](std::string_view name) {
     if (name.size() == 12 && iequals(name, "x-request-id")) return true;
-    for (const auto& [other, value] : added)
-      if (name.size() == other.size() && iequals(name, other)) return true;
-    return false;
+    return is_named(name, added_names);
   };
 
   append_status_line(out, version, res.result_int(), res.reason());
@@ -276,13 +274,7 @@ void append_forwarded_response_head(std::string& out, const ResponseHeader& res,
     if (is_added(name) || (!named.empty() && is_named(name, named))) continue;
     append_field(out, name, field.value());
   }
-  for (std::size_t i = 0; i < added.size(); ++i) {
-    const std::string_view name = added[i].first;
-    bool replaced_later = name.size() == 12 && iequals(name, "x-request-id");
-    for (std::size_t j = i + 1; j < added.size() && !replaced_later; ++j)
-      replaced_later = name.size() == added[j].first.size() && iequals(name, added[j].first);
-    if (!replaced_later) append_field(out, name, added[i].second);
-  }
+  out += added_fields;
   append_field(out, "X-Request-Id", request_id);
   if (content_length) {
     char digits[24];

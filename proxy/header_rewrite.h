@@ -69,13 +69,13 @@ void set_framing(Fields& fields, boost::optional<std::uint64_t> content_length, 
 // The head of a proxied response as the client gets it, written in one pass instead of edited
 // in place (the common case: a body of known length, or none): the upstream's fields without
 // the hop-by-hop ones, those its Connection names, the framing headers, X-Request-Id and any
-// name in `added`; then `added` (the last of a repeated name), X-Request-Id, Content-Length
-// when known, and Connection as `keep_alive` needs for `version`. The same bytes as
-// strip_hop_by_hop, set() of each added header and of X-Request-Id, set_framing (not chunked)
-// and keep_alive() followed by append_response_head.
+// of `added_names`; then `added_fields` (written already, "Name: value\r\n" each, one field per
+// name), X-Request-Id, Content-Length when known, and Connection as `keep_alive` needs for
+// `version`. The same bytes as strip_hop_by_hop, set() of each added field and of
+// X-Request-Id, set_framing (not chunked) and keep_alive() followed by append_response_head.
 void append_forwarded_response_head(std::string& out, const ResponseHeader& res, unsigned version,
-                                    std::span<const std::pair<std::string_view, std::string>> added,
-                                    std::string_view request_id,
+                                    std::span<const std::string_view> added_names,
+                                    std::string_view added_fields, std::string_view request_id,
                                     boost::optional<std::uint64_t> content_length, bool keep_alive);
 
 // Sets `id` to the request id to use: the client's X-Request-Id when it is sane (<= 128

@@ -206,6 +206,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       // They refer to this request's messages, which the next request replaces; the parsers'
       // fields and the relay buffer are not kept while the connection waits for another.
       context_.reset();
+      rate_limit_fields_.clear();
       request_serializer_.reset();
       response_serializer_.reset();
       request_parser_.reset();
@@ -388,6 +389,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
 
     ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_,
+                               rate_limit_fields_,
                                /*forwards=*/!authorize});
     if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
     if (authorize) {
@@ -397,14 +399,13 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (ctx->answer) {
         LocalAnswer answer = std::move(*ctx->answer);
         adapt_denied_answer(answer, *authorize);
-        for (auto& h : ctx->response_headers) answer.headers.push_back(std::move(h));
         outcome.status = answer.status;
         prepare_local(version, answer.status, std::move(answer.body), answer.headers, keep,
                       request_id);
       } else {
         // No body: nginx reuses a connection to keygate only after empty answers.
         outcome.status = 200;
-        prepare_local(version, 200, {}, ctx->response_headers, keep, request_id,
+        prepare_local(version, 200, {}, {}, keep, request_id,
                       [&](std::string& head) { append_allowed_fields(head, *ctx, *authorize); });
       }
       co_await send_prepared();
@@ -414,10 +415,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (ctx->answer) {
       outcome.status = ctx->answer->status;
       const bool keep = client_keep_alive && parser.is_done() && ctx->answer->status != 503;
-      auto headers = std::move(ctx->answer->headers);
-      for (auto& h : ctx->response_headers) headers.push_back(std::move(h));
-      prepare_local(version, ctx->answer->status, std::move(ctx->answer->body), headers, keep,
-                    request_id);
+      prepare_local(version, ctx->answer->status, std::move(ctx->answer->body),
+                    ctx->answer->headers, keep, request_id);
       co_await send_prepared();
       finish(ctx->decision);
       co_return keep;
@@ -598,8 +597,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
                                              : "connect_failed");
           outcome.status = spec.status;
           const bool keep = client_keep_alive && parser.is_done();
-          prepare_local(version, spec.status, error_body(spec), ctx.response_headers, keep,
-                        request_id_);
+          prepare_local(version, spec.status, error_body(spec), {}, keep, request_id_);
           co_return Exchanged{nullptr, keep, true};
         }
         conn = std::move(acquired.connection);
@@ -629,8 +627,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       if (!header_sent) {
         count_upstream_error(upstream, "write_failed");
         outcome.status = 502;
-        prepare_local(version, 502, error_body(errors::upstream_unavailable), ctx.response_headers,
-                      false, request_id_);
+        prepare_local(version, 502, error_body(errors::upstream_unavailable), {}, false,
+                      request_id_);
         co_return Exchanged{nullptr, false, true};
       }
 
@@ -716,8 +714,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           const auto& spec = timeout ? errors::upstream_timeout : errors::upstream_bad_response;
           count_upstream_error(upstream, timeout ? "response_timeout" : "bad_response");
           outcome.status = spec.status;
-          prepare_local(version, spec.status, error_body(spec), ctx.response_headers, false,
-                        request_id_);
+          prepare_local(version, spec.status, error_body(spec), {}, false, request_id_);
           co_return Exchanged{nullptr, false, true};
         }
         const auto status = rp->get().result_int();
@@ -801,16 +798,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           release_upstream(*pool, std::move(conn), false);
           count_upstream_error(upstream, "bad_response");
           outcome.status = errors::upstream_bad_response.status;
-          prepare_local(version, outcome.status, error_body(errors::upstream_bad_response),
-                        ctx.response_headers, false, request_id_);
+          prepare_local(version, outcome.status, error_body(errors::upstream_bad_response), {},
+                        false, request_id_);
           co_await send_prepared();
           co_return false;
         }
       }
       release_upstream(*pool, std::move(conn), upstream_keep_alive);
       head_.clear();
-      append_forwarded_response_head(head_, res, version, ctx.response_headers, request_id_,
-                                     rp->content_length(), keep_client);
+      append_forwarded_response_head(head_, res, version, rate_limit_fields_.names(),
+                                     rate_limit_fields_.text(), request_id_, rp->content_length(),
+                                     keep_client);
       arm(limits.body_timeout);
       const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
                                                      asio::buffer(relay_buffer_.get(), body_bytes)};
@@ -822,7 +820,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
 
     strip_hop_by_hop(res.base(), switching);
-    for (const auto& [name, value] : ctx.response_headers) res.set(name, value);
+    rate_limit_fields_.for_each(
+        [&](std::string_view name, std::string_view value) { res.set(name, value); });
     res.set("X-Request-Id", request_id_);
     res.version(version);
     if (switching) {
@@ -985,6 +984,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     append_field(head_, "Cache-Control", "no-store");
     if (!request_id.empty()) append_field(head_, "X-Request-Id", request_id);
     for (const auto& [name, value] : headers) append_field(head_, name, value);
+    // Empty until the request's limits were checked: then every answer to it carries them.
+    head_ += rate_limit_fields_.text();
     more_fields(head_);
     // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
     if (version >= 11 && !keep_alive) append_field(head_, "Connection", "close");
@@ -1052,7 +1053,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<ResponseParser> response_parser_;  // its upstream response
   std::optional<http::request_serializer<http::buffer_body, Fields>> request_serializer_;
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
-  std::optional<RequestContext> context_;  // what the request steps decided about it
+  std::optional<RequestContext> context_;         // what the request steps decided about it
+  ratelimit::RateLimitFields rate_limit_fields_;  // in every answer to the request (context_)
   // Per request, kept as members so their capacity carries
   // over to the next request.
   std::string head_;             // a message head being written

@@ -13,6 +13,7 @@
 #include "auth/compact_key.h"
 #include "proxy/http_fields.h"
 #include "proxy/snapshot.h"
+#include "ratelimit/headers.h"
 
 namespace keygate::proxy {
 
@@ -33,13 +34,14 @@ struct RequestContext {
   boost::asio::ip::address client_address;
   std::string_view client_ip;  // owned by the session, which outlives the request
   std::string target;          // path + query as it will be sent upstream; steps may edit the query
+  // Added to whatever response goes back; the session's own, emptied before each request.
+  ratelimit::RateLimitFields& rate_limit_fields;
   // False for a check request (authorize mode): nothing is sent upstream, so the steps leave
   // its headers alone and the answer carries the identity instead.
   bool forwards = true;
 
   // Filled by the steps.
   std::optional<LocalAnswer> answer{};  // set: respond with it, do not forward
-  HeaderList response_headers{};        // added to whatever response goes back (rate limits)
   std::shared_ptr<const auth::CompactKey> key{};
   const auth::OrgRecord* org = nullptr;   // key's org record, owned by `key`; may be null
   std::string_view decision = "allowed";  // for the access log and metrics

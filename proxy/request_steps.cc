@@ -177,7 +177,7 @@ void apply_limit_decision(WorkerServices& services, RequestContext& ctx,
   const auto& route = *ctx.route.config;
   const auto& config = *ctx.snapshot.config;
   ratelimit::append_rate_limit_headers(decision, config.rate_limits.draft_headers,
-                                       ctx.response_headers);
+                                       ctx.rate_limit_fields);
 
   auto& metrics = *services.metrics;
   if (decision.store_error) {

@@ -49,60 +49,68 @@ void append_number(std::string& out, Int value) {
   out.append(digits, end);
 }
 
-template <class Int>
-std::string number_text(Int value) {
-  std::string text;
-  append_number(text, value);
-  return text;
-}
-
 std::int64_t seconds_until(std::int64_t when_ms, std::int64_t now_ms) {
   return std::max<std::int64_t>(0, ceil_seconds(when_ms - now_ms));
 }
 
-std::string draft_policy_header(const Decision& d) {
-  std::string value;
-  value.reserve(48 * d.policies.size());  // one allocation: a policy's part is ~30 bytes
-  for (const PolicyDecision& p : d.policies) {
-    if (!value.empty()) value.append(", ");
+void append_draft_policy(std::string& value, const Decision& d) {
+  for (std::size_t i = 0; i < d.policies.size(); ++i) {
+    const PolicyDecision& p = d.policies[i];
+    if (i > 0) value.append(", ");
     append_sf_string(value, p.name);
     value.append(";q=");
     append_number(value, p.limit);
     value.append(";w=");
     append_number(value, ceil_seconds(p.window.count()));
   }
-  return value;
 }
 
-std::string draft_state_header(const Decision& d) {
-  std::string value;
-  value.reserve(48 * d.policies.size());  // one allocation: a policy's part is ~30 bytes
-  for (const PolicyDecision& p : d.policies) {
-    if (!value.empty()) value.append(", ");
+void append_draft_state(std::string& value, const Decision& d) {
+  for (std::size_t i = 0; i < d.policies.size(); ++i) {
+    const PolicyDecision& p = d.policies[i];
+    if (i > 0) value.append(", ");
     append_sf_string(value, p.name);
     value.append(";r=");
     append_number(value, p.remaining);
     value.append(";t=");
     append_number(value, seconds_until(p.reset_ms, d.now_ms));
   }
-  return value;
 }
+
+// Enough for the usual one or two policies: the first response of a connection reserves it
+// at once; a response that needed much more gives its memory back when the next begins.
+constexpr std::size_t kReservedBytes = 256;
+constexpr std::size_t kKeptBytes = 4096;
 
 }  // namespace
 
-void append_rate_limit_headers(const Decision& d, bool draft_headers, HeaderFields& out) {
-  out.reserve(out.size() + 6);
+void RateLimitFields::clear() {
+  if (text_.capacity() > kKeptBytes) std::string().swap(text_);
+  text_.clear();
+  count_ = 0;
+}
+
+void RateLimitFields::start(std::string_view name) {
+  if (text_.capacity() < kReservedBytes) text_.reserve(kReservedBytes);
+  // Six fields at most come from append_rate_limit_headers; more would be a bug there.
+  if (count_ < kMaxFields) names_[count_++] = name;
+  text_.append(name);
+  text_.append(": ");
+}
+
+void append_rate_limit_headers(const Decision& d, bool draft_headers, RateLimitFields& out) {
   if (d.closest && *d.closest < d.policies.size()) {
     const PolicyDecision& p = d.policies[*d.closest];
-    out.emplace_back("X-RateLimit-Limit", number_text(p.limit));
-    out.emplace_back("X-RateLimit-Remaining", number_text(p.remaining));
-    out.emplace_back("X-RateLimit-Reset", number_text(p.reset_unix_s));
+    out.add("X-RateLimit-Limit", [&](std::string& v) { append_number(v, p.limit); });
+    out.add("X-RateLimit-Remaining", [&](std::string& v) { append_number(v, p.remaining); });
+    out.add("X-RateLimit-Reset", [&](std::string& v) { append_number(v, p.reset_unix_s); });
   }
   if (draft_headers && !d.policies.empty()) {
-    out.emplace_back("RateLimit-Policy", draft_policy_header(d));
-    out.emplace_back("RateLimit", draft_state_header(d));
+    out.add("RateLimit-Policy", [&](std::string& v) { append_draft_policy(v, d); });
+    out.add("RateLimit", [&](std::string& v) { append_draft_state(v, d); });
   }
-  if (!d.allowed()) out.emplace_back("Retry-After", number_text(d.retry_after_s));
+  if (!d.allowed())
+    out.add("Retry-After", [&](std::string& v) { append_number(v, d.retry_after_s); });
 }
 
 unsigned http_status(const Decision& d) {

@@ -1,25 +1,64 @@
-// Response headers and error bodies from a Decision, as plain (name, value) pairs: the
-// proxy decides where they go; this module knows nothing of HTTP sessions.
+// Response header fields and error bodies from a Decision: the proxy decides where they go;
+// this module knows nothing of HTTP sessions.
 #pragma once
 
+#include <array>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "ratelimit/decision.h"
 
 namespace keygate::ratelimit {
 
-// (name, value); the name is always a literal: nothing to allocate for it per response.
-using HeaderField = std::pair<std::string_view, std::string>;
-using HeaderFields = std::vector<HeaderField>;
+// The rate-limit fields of one response, written once as "Name: value\r\n" lines, the form
+// they leave in, so that no field is a string of its own. The names (literals) are kept too:
+// a forwarded response leaves out the upstream's fields of the same names. One object serves
+// a connection's requests in turn: clear() keeps its memory.
+class RateLimitFields {
+ public:
+  static constexpr std::size_t kMaxFields = 6;
+
+  std::string_view text() const { return text_; }
+  std::span<const std::string_view> names() const { return {names_.data(), count_}; }
+  bool empty() const { return count_ == 0; }
+  void clear();
+
+  // Visits (name, value) of every field, in order.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    std::size_t at = 0;
+    for (std::string_view name : names()) {
+      at += name.size() + 2;  // "Name: "
+      const std::size_t end = text_.find("\r\n", at);
+      visit(name, std::string_view(text_).substr(at, end - at));
+      at = end + 2;
+    }
+  }
+
+  // Adds the field `name` (a literal; at most kMaxFields per response), its value written
+  // by write_value(std::string&) straight after "Name: ".
+  template <class Write>
+  void add(std::string_view name, Write&& write_value) {
+    start(name);
+    write_value(text_);
+    text_.append("\r\n");
+  }
+
+ private:
+  void start(std::string_view name);
+
+  std::string text_;
+  std::array<std::string_view, kMaxFields> names_{};
+  std::size_t count_ = 0;
+};
 
 // X-RateLimit-Limit/-Remaining/-Reset (Unix seconds) for the policy closest to running out;
 // with `draft_headers`, RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers)
 // listing every policy; Retry-After (seconds) when refused or the store is unavailable.
-// Appended to `out` (a response's other headers, usually), so no list is built per request.
-void append_rate_limit_headers(const Decision& decision, bool draft_headers, HeaderFields& out);
+// Appended to `out`.
+void append_rate_limit_headers(const Decision& decision, bool draft_headers, RateLimitFields& out);
 
 // 200 when allowed, 429 when a policy refused, 503 when the store failed on a fail_closed route.
 unsigned http_status(const Decision& decision);

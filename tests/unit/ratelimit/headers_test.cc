@@ -19,9 +19,20 @@ PolicyDecision pd(std::string name, std::uint64_t limit, std::uint64_t remaining
   return p;
 }
 
+using HeaderFields = std::vector<std::pair<std::string_view, std::string>>;
+
+// The fields as (name, value) pairs, after checking that the text is exactly their lines.
 HeaderFields rate_limit_headers(const Decision& d, bool draft_headers) {
+  RateLimitFields written;
+  append_rate_limit_headers(d, draft_headers, written);
   HeaderFields fields;
-  append_rate_limit_headers(d, draft_headers, fields);
+  std::string lines;
+  written.for_each([&](std::string_view name, std::string_view value) {
+    fields.emplace_back(name, value);
+    lines.append(name).append(": ").append(value).append("\r\n");
+  });
+  EXPECT_EQ(written.text(), lines);
+  EXPECT_EQ(written.names().size(), fields.size());
   return fields;
 }
 
@@ -105,6 +116,32 @@ TEST(Headers, NamesAreEscaped) {
   Decision d = decide({p}, kNow);
   EXPECT_EQ(find(rate_limit_headers(d, true), "RateLimit"), R"("a\"b\\c";r=0;t=0)");
   EXPECT_NE(error_body(d).find(R"("policy":"a\"b\\c")"), std::string::npos);
+}
+
+TEST(Headers, RefusalWithDraftHeadersWritesAllSixFields) {
+  PolicyDecision refused = pd("per-key-minute", 60, 0, 60000, kNow + 40000);
+  refused.allowed = false;
+  refused.retry_after_ms = 40000;
+  refused.retry_after_s = 40;
+  HeaderFields f = rate_limit_headers(decide({refused}, kNow), true);
+  ASSERT_EQ(f.size(), RateLimitFields::kMaxFields);
+  EXPECT_EQ(f.back(), (HeaderFields::value_type{"Retry-After", "40"}));
+}
+
+TEST(Headers, ClearedFieldsServeTheNextResponseWithoutTheLastOnesFields) {
+  RateLimitFields fields;
+  PolicyDecision refused = pd("per-key-minute", 60, 0, 60000, kNow + 40000);
+  refused.allowed = false;
+  refused.retry_after_s = 40;
+  append_rate_limit_headers(decide({refused}, kNow), true, fields);
+  fields.clear();
+  EXPECT_TRUE(fields.empty());
+  EXPECT_EQ(fields.text(), "");
+  append_rate_limit_headers(decide({pd("per-key-minute", 60, 59, 60000, kNow + 40000)}, kNow),
+                            false, fields);
+  EXPECT_EQ(fields.text(),
+            "X-RateLimit-Limit: 60\r\nX-RateLimit-Remaining: 59\r\n"
+            "X-RateLimit-Reset: 1700000060\r\n");
 }
 
 }  // namespace
