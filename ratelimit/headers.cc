@@ -2,25 +2,46 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace keygate::ratelimit {
 namespace {
 
-// Structured-field sf-string: only printable ASCII, with '"' and '\' escaped.
-void append_sf_string(std::string& out, std::string_view value) {
-  out.push_back('"');
-  // Policy names are plain as a rule: then they go in one append.
-  if (std::all_of(value.begin(), value.end(),
-                  [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; })) {
-    out.append(value);
-    out.push_back('"');
-    return;
+// Writes a head's pieces through a raw cursor into room sized beforehand (an upper bound), so
+// that no piece costs a string append of its own.
+struct Cursor {
+  char* at;
+
+  void put(std::string_view text) {
+    std::memcpy(at, text.data(), text.size());
+    at += text.size();
   }
-  for (char c : value) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  void put(char c) { *at++ = c; }
+  template <class Int>
+  void number(Int value) {
+    at = std::to_chars(at, at + kMaxDigits, value).ptr;
   }
-  out.push_back('"');
+  static constexpr std::size_t kMaxDigits = 20;  // of a 64-bit integer, with a sign
+};
+
+bool sf_plain(char c) {
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+// Structured-field sf-string: only printable ASCII, with '"' and '\' escaped. At most
+// 2 * size + 2 bytes.
+void put_sf_string(Cursor& out, std::string_view value) {
+  out.put('"');
+  // Policy names are plain as a rule: then they go in one copy.
+  if (std::all_of(value.begin(), value.end(), sf_plain)) {
+    out.put(value);
+  } else {
+    for (char c : value) {
+      if (c == '"' || c == '\\') out.put('\\');
+      out.put(c >= 0x20 && c < 0x7f ? c : '?');
+    }
+  }
+  out.put('"');
 }
 
 void append_json_string(std::string& out, std::string_view value) {
@@ -42,40 +63,24 @@ void append_json_string(std::string& out, std::string_view value) {
   out.push_back('"');
 }
 
-template <class Int>
-void append_number(std::string& out, Int value) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, end);
-}
-
 std::int64_t seconds_until(std::int64_t when_ms, std::int64_t now_ms) {
   return std::max<std::int64_t>(0, ceil_seconds(when_ms - now_ms));
 }
 
-void append_draft_policy(std::string& value, const Decision& d) {
-  for (std::size_t i = 0; i < d.policies.size(); ++i) {
-    const PolicyDecision& p = d.policies[i];
-    if (i > 0) value.append(", ");
-    append_sf_string(value, p.name);
-    value.append(";q=");
-    append_number(value, p.limit);
-    value.append(";w=");
-    append_number(value, ceil_seconds(p.window.count()));
-  }
+// One policy's item of RateLimit-Policy ("name";q=limit;w=seconds) or RateLimit
+// ("name";r=remaining;t=seconds).
+template <class First, class Second>
+void put_draft_item(Cursor& out, std::string_view name, std::string_view first_key, First first,
+                    std::string_view second_key, Second second) {
+  put_sf_string(out, name);
+  out.put(first_key);
+  out.number(first);
+  out.put(second_key);
+  out.number(second);
 }
 
-void append_draft_state(std::string& value, const Decision& d) {
-  for (std::size_t i = 0; i < d.policies.size(); ++i) {
-    const PolicyDecision& p = d.policies[i];
-    if (i > 0) value.append(", ");
-    append_sf_string(value, p.name);
-    value.append(";r=");
-    append_number(value, p.remaining);
-    value.append(";t=");
-    append_number(value, seconds_until(p.reset_ms, d.now_ms));
-  }
-}
+constexpr std::size_t kFieldOverhead = 4;                                // ": " and CRLF
+constexpr std::size_t kDraftItemBytes = 2 + 6 + 2 * Cursor::kMaxDigits;  // quotes, keys, numbers
 
 // Enough for the usual one or two policies: the first response of a connection reserves it
 // at once; a response that needed much more gives its memory back when the next begins.
@@ -90,27 +95,54 @@ void RateLimitFields::clear() {
   count_ = 0;
 }
 
-void RateLimitFields::start(std::string_view name) {
-  if (text_.capacity() < kReservedBytes) text_.reserve(kReservedBytes);
-  // Six fields at most come from append_rate_limit_headers; more would be a bug there.
-  if (count_ < kMaxFields) names_[count_++] = name;
-  text_.append(name);
-  text_.append(": ");
-}
-
 void append_rate_limit_headers(const Decision& d, bool draft_headers, RateLimitFields& out) {
-  if (d.closest && *d.closest < d.policies.size()) {
+  const bool closest = d.closest && *d.closest < d.policies.size();
+  const bool draft = draft_headers && !d.policies.empty();
+  std::size_t bound = 0;
+  if (closest) bound += 3 * (21 + kFieldOverhead + Cursor::kMaxDigits);  // X-RateLimit-Remaining
+  if (draft) {
+    std::size_t items = 0;
+    for (const PolicyDecision& p : d.policies) items += 2 * p.name.size() + kDraftItemBytes + 2;
+    bound += 2 * (16 + kFieldOverhead + items);  // RateLimit-Policy
+  }
+  if (!d.allowed()) bound += 11 + kFieldOverhead + Cursor::kMaxDigits;  // Retry-After
+  if (bound == 0) return;
+
+  std::string& text = out.text_;
+  const std::size_t start = text.size();
+  text.resize(std::max(start + bound, kReservedBytes));
+  Cursor at{text.data() + start};
+  auto field = [&](std::string_view name, auto&& put_value) {
+    if (out.count_ < RateLimitFields::kMaxFields) out.names_[out.count_++] = name;
+    at.put(name);
+    at.put(": ");
+    put_value();
+    at.put("\r\n");
+  };
+  if (closest) {
     const PolicyDecision& p = d.policies[*d.closest];
-    out.add("X-RateLimit-Limit", [&](std::string& v) { append_number(v, p.limit); });
-    out.add("X-RateLimit-Remaining", [&](std::string& v) { append_number(v, p.remaining); });
-    out.add("X-RateLimit-Reset", [&](std::string& v) { append_number(v, p.reset_unix_s); });
+    field("X-RateLimit-Limit", [&] { at.number(p.limit); });
+    field("X-RateLimit-Remaining", [&] { at.number(p.remaining); });
+    field("X-RateLimit-Reset", [&] { at.number(p.reset_unix_s); });
   }
-  if (draft_headers && !d.policies.empty()) {
-    out.add("RateLimit-Policy", [&](std::string& v) { append_draft_policy(v, d); });
-    out.add("RateLimit", [&](std::string& v) { append_draft_state(v, d); });
+  if (draft) {
+    field("RateLimit-Policy", [&] {
+      for (std::size_t i = 0; i < d.policies.size(); ++i) {
+        const PolicyDecision& p = d.policies[i];
+        if (i > 0) at.put(", ");
+        put_draft_item(at, p.name, ";q=", p.limit, ";w=", ceil_seconds(p.window.count()));
+      }
+    });
+    field("RateLimit", [&] {
+      for (std::size_t i = 0; i < d.policies.size(); ++i) {
+        const PolicyDecision& p = d.policies[i];
+        if (i > 0) at.put(", ");
+        put_draft_item(at, p.name, ";r=", p.remaining, ";t=", seconds_until(p.reset_ms, d.now_ms));
+      }
+    });
   }
-  if (!d.allowed())
-    out.add("Retry-After", [&](std::string& v) { append_number(v, d.retry_after_s); });
+  if (!d.allowed()) field("Retry-After", [&] { at.number(d.retry_after_s); });
+  text.resize(static_cast<std::size_t>(at.at - text.data()));
 }
 
 unsigned http_status(const Decision& d) {

@@ -15,7 +15,7 @@ namespace keygate::ratelimit {
 // The rate-limit fields of one response, written once as "Name: value\r\n" lines, the form
 // they leave in, so that no field is a string of its own. The names (literals) are kept too:
 // a forwarded response leaves out the upstream's fields of the same names. One object serves
-// a connection's requests in turn: clear() keeps its memory.
+// a connection's requests in turn: clear() keeps its memory. append_rate_limit_headers fills it.
 class RateLimitFields {
  public:
   static constexpr std::size_t kMaxFields = 6;
@@ -37,17 +37,8 @@ class RateLimitFields {
     }
   }
 
-  // Adds the field `name` (a literal; at most kMaxFields per response), its value written
-  // by write_value(std::string&) straight after "Name: ".
-  template <class Write>
-  void add(std::string_view name, Write&& write_value) {
-    start(name);
-    write_value(text_);
-    text_.append("\r\n");
-  }
-
  private:
-  void start(std::string_view name);
+  friend void append_rate_limit_headers(const Decision&, bool, RateLimitFields&);
 
   std::string text_;
   std::array<std::string_view, kMaxFields> names_{};

@@ -144,5 +144,38 @@ TEST(Headers, ClearedFieldsServeTheNextResponseWithoutTheLastOnesFields) {
             "X-RateLimit-Reset: 1700000060\r\n");
 }
 
+TEST(Headers, ManyPoliciesWithNamesThatAllNeedEscapingFitTheirRoom) {
+  std::vector<PolicyDecision> policies;
+  for (int i = 0; i < 20; ++i) {
+    PolicyDecision p = pd(std::string(100, '"'), UINT64_MAX, UINT64_MAX, 60000, INT64_MAX);
+    p.allowed = false;
+    p.retry_after_s = INT64_MAX;
+    policies.push_back(p);
+  }
+  const Decision d = decide(policies, INT64_MIN);
+  HeaderFields f = rate_limit_headers(d, true);
+  ASSERT_EQ(f.size(), RateLimitFields::kMaxFields);
+  std::string item = "\"";
+  for (int i = 0; i < 100; ++i) item += "\\\"";
+  item += '"';
+  EXPECT_EQ(find(f, "Retry-After"), "9223372036854775807");
+  const std::string policy = find(f, "RateLimit-Policy");
+  EXPECT_TRUE(policy.starts_with(item + ";q=18446744073709551615;w=60, " + item)) << policy;
+  EXPECT_EQ(policy.size(),
+            20 * (202 + std::string(";q=18446744073709551615;w=60").size()) + 19 * 2);
+}
+
+TEST(Headers, ALargeBlockIsGivenBackWhenTheNextResponseBegins) {
+  std::vector<PolicyDecision> policies(40, pd(std::string(100, 'p'), 1, 1, 1000, kNow));
+  RateLimitFields fields;
+  append_rate_limit_headers(decide(policies, kNow), true, fields);
+  EXPECT_GT(fields.text().size(), 4096u);
+  fields.clear();
+  append_rate_limit_headers(decide({pd("small", 1, 1, 1000, kNow)}, kNow), false, fields);
+  EXPECT_EQ(
+      fields.text(),
+      "X-RateLimit-Limit: 1\r\nX-RateLimit-Remaining: 1\r\nX-RateLimit-Reset: 1700000020\r\n");
+}
+
 }  // namespace
 }  // namespace keygate::ratelimit
