@@ -11,7 +11,7 @@ DEB_PACKAGES := g++ cmake make pkg-config ccache clang-format \
 BENCH_PACKAGES := nginx-light libnginx-mod-http-lua wrk
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 FUZZ_BUILD   ?= build-fuzz
-FUZZ_TARGETS ?= request_head chunked_body credential config_loader resp_reply record_json
+FUZZ_TARGETS ?= request_head chunked_body credential config_loader resp_reply record_json simple_response
 FUZZ_SECONDS ?= 60
 
 # Paths relative to the tree in ccache's hashes, so a fresh clone elsewhere (CI) reuses the

@@ -232,48 +232,80 @@ void set_framing(Fields& fields, boost::optional<std::uint64_t> content_length, 
   }
 }
 
-void append_forwarded_response_head(std::string& out, const ResponseHeader& res, unsigned version,
-                                    std::span<const std::string_view> added_names,
-                                    std::string_view added_fields, std::string_view request_id,
-                                    boost::optional<std::uint64_t> content_length,
-                                    bool keep_alive) {
-  boost::container::small_vector<std::string_view, 8> named;  // by Connection: hop-by-hop too
-  for (auto it = res.find(http::field::connection);
-       it != res.end() && it->name() == http::field::connection; ++it)
-    for_each_token(it->value(), [&](std::string_view t) {
-      if (!protected_from_connection(t)) named.push_back(t);
-    });
-  auto is_named = [](std::string_view name, auto&& names) {
-    for (std::string_view other : names)
-      if (name.size() == other.size() && iequals(name, other)) return true;
-    return false;
-  };
-  auto is_added = [&](std::string_view name) {
-    if (name.size() == 12 && iequals(name, "x-request-id")) return true;
-    return is_named(name, added_names);
-  };
+namespace {
 
-  append_status_line(out, version, res.result_int(), res.reason());
-  for (const auto& field : res) {
-    switch (field.name()) {
-      case http::field::connection:
-      case http::field::keep_alive:
-      case http::field::proxy_connection:
-      case http::field::te:
-      case http::field::trailer:
-      case http::field::proxy_authenticate:
-      case http::field::proxy_authorization:
-      case http::field::upgrade:
-      case http::field::content_length:
-      case http::field::transfer_encoding:
-        continue;
-      default:
-        break;
-    }
-    const std::string_view name = field.name_string();
-    if (is_added(name) || (!named.empty() && is_named(name, named))) continue;
-    append_field(out, name, field.value());
+// Hop-by-hop fields and the framing ones, by name in any case: what the Beast path below skips
+// by its field codes.
+bool hop_by_hop_or_framing(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return iequals(name, "te");
+    case 7:
+      return iequals(name, "trailer") || iequals(name, "upgrade");
+    case 10:
+      return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 14:
+      return iequals(name, "content-length");
+    case 16:
+      return iequals(name, "proxy-connection");
+    case 17:
+      return iequals(name, "transfer-encoding");
+    case 18:
+      return iequals(name, "proxy-authenticate");
+    case 19:
+      return iequals(name, "proxy-authorization");
+    default:
+      return false;
   }
+}
+
+using NamedFields = boost::container::small_vector<std::string_view, 8>;
+
+// What a Connection value names: hop-by-hop too, unless protected.
+void add_connection_names(std::string_view value, NamedFields& named) {
+  for_each_token(value, [&](std::string_view t) {
+    if (!protected_from_connection(t)) named.push_back(t);
+  });
+}
+
+bool is_named(std::string_view name, std::span<const std::string_view> names) {
+  for (std::string_view other : names)
+    if (name.size() == other.size() && iequals(name, other)) return true;
+  return false;
+}
+
+// The forwarded head from the status line and the upstream's end-to-end fields, which
+// `each_field(emit)` hands over as emit(name, value, line) with the hop-by-hop and framing ones
+// left out already. `line`, when not empty, is the field as it arrived and already in the form
+// append_field writes: runs of such lines that are kept and adjacent go in one copy.
+template <class EachField>
+void write_forwarded_head(std::string& out, unsigned version, unsigned status,
+                          std::string_view reason, const NamedFields& named, EachField&& each_field,
+                          std::span<const std::string_view> added_names,
+                          std::string_view added_fields, std::string_view request_id,
+                          boost::optional<std::uint64_t> content_length, bool keep_alive) {
+  append_status_line(out, version, status, reason);
+  const char* run = nullptr;  // the kept lines not copied yet: [run, run_end)
+  const char* run_end = nullptr;
+  auto copy_run = [&] {
+    if (run) out.append(run, static_cast<std::size_t>(run_end - run));
+    run = nullptr;
+  };
+  each_field([&](std::string_view name, std::string_view value, std::string_view line) {
+    if (name.size() == 12 && iequals(name, "x-request-id")) return;
+    if (is_named(name, added_names) || (!named.empty() && is_named(name, named))) return;
+    if (line.empty()) {
+      copy_run();
+      append_field(out, name, value);
+    } else if (run && line.data() == run_end) {
+      run_end += line.size();
+    } else {
+      copy_run();
+      run = line.data();
+      run_end = line.data() + line.size();
+    }
+  });
+  copy_run();
   out += added_fields;
   append_field(out, "X-Request-Id", request_id);
   if (content_length) {
@@ -284,6 +316,66 @@ void append_forwarded_response_head(std::string& out, const ResponseHeader& res,
   if (version >= 11 && !keep_alive) append_field(out, "Connection", "close");
   if (version < 11 && keep_alive) append_field(out, "Connection", "keep-alive");
   out += "\r\n";
+}
+
+}  // namespace
+
+void append_forwarded_response_head(std::string& out, const ResponseHeader& res, unsigned version,
+                                    std::span<const std::string_view> added_names,
+                                    std::string_view added_fields, std::string_view request_id,
+                                    boost::optional<std::uint64_t> content_length,
+                                    bool keep_alive) {
+  NamedFields named;
+  for (auto it = res.find(http::field::connection);
+       it != res.end() && it->name() == http::field::connection; ++it)
+    add_connection_names(it->value(), named);
+  auto each_field = [&](auto&& emit) {
+    for (const auto& field : res) {
+      switch (field.name()) {
+        case http::field::connection:
+        case http::field::keep_alive:
+        case http::field::proxy_connection:
+        case http::field::te:
+        case http::field::trailer:
+        case http::field::proxy_authenticate:
+        case http::field::proxy_authorization:
+        case http::field::upgrade:
+        case http::field::content_length:
+        case http::field::transfer_encoding:
+          continue;
+        default:
+          emit(field.name_string(), field.value(), std::string_view());
+      }
+    }
+  };
+  write_forwarded_head(out, version, res.result_int(), res.reason(), named, each_field, added_names,
+                       added_fields, request_id, content_length, keep_alive);
+}
+
+void append_forwarded_simple_head(std::string& out, const SimpleResponse& res, unsigned version,
+                                  std::span<const std::string_view> added_names,
+                                  std::string_view added_fields, std::string_view request_id,
+                                  bool keep_alive) {
+  NamedFields named;
+  add_connection_names(res.connection, named);
+  auto each_field = [&](auto&& emit) {
+    for (const SimpleResponse::Field& field : res.fields) {
+      if (hop_by_hop_or_framing(field.name)) continue;
+      // "name: value\r\n" as it stands in the upstream's buffer.
+      const std::string_view line =
+          field.canonical
+              ? std::string_view(field.name.data(), field.name.size() + field.value.size() + 4)
+              : std::string_view();
+      emit(field.name, field.value, line);
+    }
+  };
+  // An empty reason is forwarded as Beast's reason() gives it: the usual phrase.
+  const std::string_view reason =
+      res.reason.empty()
+          ? std::string_view(http::obsolete_reason(static_cast<http::status>(res.status)))
+          : res.reason;
+  write_forwarded_head(out, version, res.status, reason, named, each_field, added_names,
+                       added_fields, request_id, res.content_length, keep_alive);
 }
 
 void ensure_request_id(Fields& fields, std::string& id, bool forwards) {

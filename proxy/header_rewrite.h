@@ -17,6 +17,7 @@
 #include "conf/config.h"
 #include "proxy/error_body.h"
 #include "proxy/http_fields.h"
+#include "proxy/simple_response.h"
 
 namespace keygate::proxy {
 
@@ -77,6 +78,13 @@ void append_forwarded_response_head(std::string& out, const ResponseHeader& res,
                                     std::span<const std::string_view> added_names,
                                     std::string_view added_fields, std::string_view request_id,
                                     boost::optional<std::uint64_t> content_length, bool keep_alive);
+
+// The same for a response read in place (simple_response.h), which always has a length: the
+// bytes append_forwarded_response_head writes for Beast's reading of the same response.
+void append_forwarded_simple_head(std::string& out, const SimpleResponse& res, unsigned version,
+                                  std::span<const std::string_view> added_names,
+                                  std::string_view added_fields, std::string_view request_id,
+                                  bool keep_alive);
 
 // Sets `id` to the request id to use: the client's X-Request-Id when it is sane (<= 128
 // visible ASCII characters), else a fresh one, which is also written into `fields` when the

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -24,6 +25,7 @@
 #include "proxy/request_context.h"
 #include "proxy/request_guard.h"
 #include "proxy/request_steps.h"
+#include "proxy/simple_response.h"
 #include "proxy/socket_write.h"
 #include "proxy/stream.h"
 #include "proxy/tls_server_context.h"
@@ -496,7 +498,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     std::string target;  // path and query as the upstream gets them
   };
 
-  // How exchange() ended: a connection whose response head is in response_parser_, or none;
+  // How exchange() ended: a connection whose response is in simple_response_ (simple_) or
+  // whose response head is in response_parser_, or none;
   // then `keep` says whether the client connection may be kept, and `answer` whether a local
   // answer was prepared (prepare_local) for the client.
   struct Exchanged {
@@ -667,8 +670,11 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         co_return Exchanged{nullptr, false, true};  // the client's input is in an unknown state
       }
 
-      // Response header; informational (1xx) responses other than 101 are dropped.
+      // Response header; informational (1xx) responses other than 101 are dropped. A whole
+      // simple response (simple_response.h) is read in place instead, unless it is a HEAD's.
       bool closed_unanswered = false;
+      bool may_be_simple = !request.is_head;
+      simple_ = false;
       for (;;) {
         rp.emplace();
         rp->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes * 4));
@@ -680,6 +686,17 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         boost::system::error_code ec;
         bool received = false;
         while (!ec && !rp->is_header_done()) {
+          if (may_be_simple && conn->buffer.size() > 0) {
+            const auto* data = static_cast<const char*>(conn->buffer.data().data());
+            const auto verdict = parse_simple_response(std::string_view(data, conn->buffer.size()),
+                                                       limits.max_header_bytes * 4,
+                                                       kRelayBufferBytes, simple_response_);
+            if (verdict == SimpleParse::complete) {
+              simple_ = true;
+              break;
+            }
+            may_be_simple = verdict == SimpleParse::incomplete;
+          }
           if (parse_buffered(*rp, conn->buffer, ec) || ec) continue;
           const auto room = conn->buffer.prepare(beast::read_size(conn->buffer, kRelayBufferBytes));
           if (conn->socket.is_tls() && !conn->socket.has_buffered_input()) {
@@ -717,6 +734,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           prepare_local(version, spec.status, error_body(spec), {}, false, request_id_);
           co_return Exchanged{nullptr, false, true};
         }
+        if (simple_) break;
         const auto status = rp->get().result_int();
         if (status < 100 || status >= 200 || status == 101) break;
       }
@@ -760,32 +778,40 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
     std::unique_ptr<UpstreamConnection> conn = std::move(exchanged.conn);
     const auto& limits = snapshot.config->limits;
-    const auto& upstream = pool->config();
     const auto version = request.client_version;
-    const bool is_head = request.is_head;
-    const bool upgrade = upgrade_;
-    auto& rp = response_parser_;
-    auto& res = rp->get();
-    outcome.status = res.result_int();
-    const bool switching = outcome.status == 101 && upgrade;
-    const bool upstream_keep_alive = res.keep_alive() && !switching;
-    const bool response_has_length = rp->content_length().has_value();
-    // A close-delimited upstream body must not end a keep-alive client connection: re-frame
-    // it as chunked (HTTP/1.1) or close after it (HTTP/1.0).
-    const bool has_body = !is_head && outcome.status != 204 && outcome.status != 304;
-    const bool rechunk = has_body && !response_has_length && version >= 11;
-    bool keep_client =
+    const bool keep_client =
         client_keep_alive && !worker_.state().draining.load(std::memory_order_relaxed);
-    if (has_body && !response_has_length && version < 11) keep_client = false;
 
-    // The common case: a body of known length that is already here (or none). It is parsed
-    // now and leaves with the head in one write; the upstream connection goes back to the
-    // pool before that write. The head is written from the upstream's in one pass.
-    const auto remaining = rp->content_length_remaining();
-    if (!switching && !rechunk &&
-        (rp->is_done() ||
-         (remaining && *remaining <= kRelayBufferBytes && conn->buffer.size() >= *remaining))) {
-      std::size_t body_bytes = 0;
+    // The common case: a body of known length that is already here (or none). It leaves with
+    // the head in one write; the upstream connection goes back to the pool before that write.
+    // The head is written from the upstream's in one pass.
+    std::size_t body_bytes = 0;
+    if (simple_) {
+      const SimpleResponse& res = simple_response_;
+      outcome.status = res.status;
+      body_bytes = res.body.size();
+      if (body_bytes > 0) {
+        if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
+        std::memcpy(relay_buffer_.get(), res.body.data(), body_bytes);
+      }
+      head_.clear();
+      append_forwarded_simple_head(head_, res, version, rate_limit_fields_.names(),
+                                   rate_limit_fields_.text(), request_id_, keep_client);
+      conn->buffer.consume(res.head_bytes + body_bytes);
+      release_upstream(*pool, std::move(conn), res.keep_alive);
+    } else {
+      auto& rp = response_parser_;
+      auto& res = rp->get();
+      outcome.status = res.result_int();
+      const bool has_length = rp->content_length().has_value();
+      const auto remaining = rp->content_length_remaining();
+      const bool whole_here = rp->is_done() || (remaining && *remaining <= kRelayBufferBytes &&
+                                                conn->buffer.size() >= *remaining);
+      // A close-delimited body is re-framed (relay_response).
+      const bool has_body = !request.is_head && outcome.status != 204 && outcome.status != 304;
+      if ((outcome.status == 101 && upgrade_) || (has_body && !has_length) || !whole_here)
+        co_return co_await relay_response(std::move(conn), *pool, snapshot, request, keep_client,
+                                          outcome);
       if (!rp->is_done()) {
         if (!relay_buffer_) relay_buffer_ = worker_.take_relay_buffer();
         auto& body = res.body();
@@ -796,7 +822,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         body_bytes = kRelayBufferBytes - body.size;
         if (ec || !rp->is_done()) {
           release_upstream(*pool, std::move(conn), false);
-          count_upstream_error(upstream, "bad_response");
+          count_upstream_error(pool->config(), "bad_response");
           outcome.status = errors::upstream_bad_response.status;
           prepare_local(version, outcome.status, error_body(errors::upstream_bad_response), {},
                         false, request_id_);
@@ -804,20 +830,40 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
           co_return false;
         }
       }
-      release_upstream(*pool, std::move(conn), upstream_keep_alive);
+      release_upstream(*pool, std::move(conn), res.keep_alive());
       head_.clear();
       append_forwarded_response_head(head_, res, version, rate_limit_fields_.names(),
                                      rate_limit_fields_.text(), request_id_, rp->content_length(),
                                      keep_client);
-      arm(limits.body_timeout);
-      const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
-                                                     asio::buffer(relay_buffer_.get(), body_bytes)};
-      boost::system::error_code ec;
-      const auto sent = send_now(client_, pieces, ec);
-      if (!ec && sent < head_.size() + body_bytes) ec = co_await write_rest(client_, pieces, sent);
-      outcome.bytes_out += body_bytes;
-      co_return !ec && keep_client;
     }
+    arm(limits.body_timeout);
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
+                                                   asio::buffer(relay_buffer_.get(), body_bytes)};
+    boost::system::error_code ec;
+    const auto sent = send_now(client_, pieces, ec);
+    if (!ec && sent < head_.size() + body_bytes) ec = co_await write_rest(client_, pieces, sent);
+    outcome.bytes_out += body_bytes;
+    co_return !ec && keep_client;
+  }
+
+  // The rest of forward(): a response whose body streams through (not all here yet, or
+  // close-delimited) or a protocol switch, through Beast's serializer.
+  awaitable<bool> relay_response(std::unique_ptr<UpstreamConnection> conn, UpstreamPool& pool,
+                                 const Snapshot& snapshot, const UpstreamRequest& request,
+                                 bool keep_client, Outcome& outcome) {
+    const auto& limits = snapshot.config->limits;
+    const auto& upstream = pool.config();
+    const auto version = request.client_version;
+    auto& rp = response_parser_;
+    auto& res = rp->get();
+    const bool switching = outcome.status == 101 && upgrade_;
+    const bool upstream_keep_alive = res.keep_alive() && !switching;
+    const bool response_has_length = rp->content_length().has_value();
+    // A close-delimited upstream body must not end a keep-alive client connection: re-frame
+    // it as chunked (HTTP/1.1) or close after it (HTTP/1.0).
+    const bool has_body = !request.is_head && outcome.status != 204 && outcome.status != 304;
+    const bool rechunk = has_body && !response_has_length && version >= 11;
+    if (has_body && !response_has_length && version < 11) keep_client = false;
 
     strip_hop_by_hop(res.base(), switching);
     rate_limit_fields_.for_each(
@@ -839,13 +885,13 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       arm(limits.body_timeout);
       auto [ec, n] = co_await http::async_write_header(client_, rsr, nothrow_awaitable);
       if (ec) {
-        release_upstream(*pool, std::move(conn), false);
+        release_upstream(pool, std::move(conn), false);
         co_return false;
       }
     }
     auto relay_error = co_await relay_body(conn->socket, conn->buffer, *rp, client_, rsr,
                                            limits.body_timeout, outcome.bytes_out);
-    release_upstream(*pool, std::move(conn),
+    release_upstream(pool, std::move(conn),
                      relay_error == RelayError::none && upstream_keep_alive && rp->is_done());
     if (relay_error != RelayError::none) {
       if (relay_error == RelayError::input) count_upstream_error(upstream, "body_read_failed");
@@ -1055,6 +1101,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
   std::optional<RequestContext> context_;         // what the request steps decided about it
   ratelimit::RateLimitFields rate_limit_fields_;  // in every answer to the request (context_)
+  SimpleResponse simple_response_;  // the upstream's response, when simple_ (exchange())
+  bool simple_ = false;
   // Per request, kept as members so their capacity carries
   // over to the next request.
   std::string head_;             // a message head being written

@@ -321,6 +321,26 @@ TEST(SecurityPoolTest, UnsolicitedUpstreamBytesNeverReachTheNextClient) {
   }
 }
 
+// The same, with the unasked-for bytes in the very write of the response (so in the read that
+// brought it), after each of the response forms keygate reads in place or through Beast's
+// parser: the response ends where its framing says, and the connection is not reused.
+TEST(SecurityPoolTest, BytesAfterAResponseInTheSameReadNeverReachTheNextClient) {
+  const std::string evil = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL";
+  for (const std::string first :
+       {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"}) {
+    ScriptedUpstream upstream({first + evil});
+    KeygateProcess keygate(config_for(upstream.url()), with_empty_keys());
+    for (int i = 0; i < 3; ++i) {
+      const auto res = http_get(keygate.proxy_port(), "/public/x");
+      ASSERT_EQ(res.status, 200) << res.error;
+      EXPECT_EQ(res.body, "ok") << first;
+    }
+    EXPECT_EQ(upstream.connections(), 3u) << "a connection with unread bytes was reused";
+  }
+}
+
 // The upstream closes a pooled connection just as the next request reaches it (its idle
 // timeout, a restart): nothing of a response came back, so a request that may be repeated
 // goes again on a fresh connection, once; one that may not (POST) gets the 502.
