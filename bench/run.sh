@@ -409,6 +409,9 @@ add_case "keygate limited, cluster" "$KGC" /limited/x "$KGC_PID" valid "" http "
 # ignores the key): wrk's Lua costs CPU on the same two cores, so this is their like-for-like
 # reference.
 add_case "nginx proxy, keyed client" "$NGX" /plain/x "$NGX_PROXY_PID" valid
+# Index 21: keygate terminating TLS on a route without keys, like for like with nginx's TLS
+# row (index 13), so that the TLS cost shows apart from the key check's.
+add_case "keygate TLS termination" "$KGT" /plain/x "$KG_PID" "" "" https
 echo "running ($ROUNDS rounds of ${DURATION}s per case, $CONNECTIONS connections, wrk -t1," \
   "usage recording $USAGE)..." >&2
 selected() { [ -z "$CASES_MATCHING" ] || grep -Eq "$CASES_MATCHING" <<<"${CASES[$1]%%|*}"; }
@@ -453,6 +456,7 @@ ratio "keygate per decision" 9 4 "auth (proxied)"
 ratio "keygate rate-limited" 6 11 "kong-style"
 ratio "keygate plain, 2 workers" 12 2 "1 worker"
 ratio "keygate TLS + auth" 14 13 "nginx TLS"
+ratio "keygate TLS termination" 21 13 "nginx TLS"
 ratio "keygate to https upstream" 16 15 "nginx"
 ratio "keygate TLS new handshakes" 18 17 "nginx"
 ratio "keygate auth (1000 keys)" 4 3 "plain, keyed"
