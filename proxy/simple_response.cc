@@ -167,8 +167,8 @@ SimpleParse parse_simple_response(std::string_view data, std::size_t max_head_by
       head[12] != ' ')
     return SimpleParse::unsupported;
   out.version = head[7] == '1' ? 11 : 10;
-  out.status = static_cast<unsigned>((head[9] - '0') * 100 + (head[10] - '0') * 10 +
-                                     (head[11] - '0'));
+  out.status =
+      static_cast<unsigned>((head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0'));
   if (out.status < 200 || out.status > 599 || out.status == 204 || out.status == 304)
     return SimpleParse::unsupported;
 

@@ -118,10 +118,10 @@ void append_counter_identity(std::string& out, const EffectivePolicy& policy,
 }
 
 std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
-                        const Subject& subject, std::size_t room_after) {
+                        const Subject& subject) {
   std::string key;
   key.reserve(prefix.size() + 16 + subject.org_id.size() + policy.name.size() +
-              subject.key_id.size() + subject.client_ip.size() + room_after);
+              subject.key_id.size() + subject.client_ip.size());
   append_counter_key(key, prefix, policy, subject);
   return key;
 }

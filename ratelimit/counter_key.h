@@ -23,10 +23,10 @@ std::string hash_tag(const Subject& subject);
 // The counter name of `policy` for `subject` under `prefix` (RedisConfig::key_prefix).
 // A policy counted per key/org falls back to the next identity the request has (org -> key ->
 // client ip), so anonymous requests are still limited rather than sharing one empty counter.
-// `room_after`: bytes the caller will append, reserved with the key so it allocates once.
 std::string counter_key(std::string_view prefix, const EffectivePolicy& policy,
-                        const Subject& subject, std::size_t room_after = 0);
-// The same, appended to `out` (the script's batches keep their names in one buffer).
+                        const Subject& subject);
+// The same, appended to `out` (the script's batches keep their names in one buffer, the INCR
+// path its one key).
 void append_counter_key(std::string& out, std::string_view prefix, const EffectivePolicy& policy,
                         const Subject& subject);
 

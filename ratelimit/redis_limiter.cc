@@ -196,14 +196,16 @@ void RedisLimiter::sample_store_clock() {
                    });
 }
 
-std::string RedisLimiter::fixed_window_key(const EffectivePolicy& policy, const Subject& subject,
-                                           std::int64_t index) const {
-  // One allocation: room for the window index is reserved with the key.
-  std::string key = counter_key(options_.key_prefix, policy, subject, /*room_after=*/24);
-  key += ':';
+std::string_view RedisLimiter::fixed_window_key(const EffectivePolicy& policy,
+                                                const Subject& subject, std::int64_t index) {
+  // Its memory is kept from key to key, unless a long one left it large.
+  if (key_scratch_.capacity() > 4096) std::string().swap(key_scratch_);
+  key_scratch_.clear();
+  append_counter_key(key_scratch_, options_.key_prefix, policy, subject);
+  key_scratch_ += ':';
   char digits[24];
-  key.append(digits, std::to_chars(digits, digits + sizeof digits, index).ptr);
-  return key;
+  key_scratch_.append(digits, std::to_chars(digits, digits + sizeof digits, index).ptr);
+  return key_scratch_;
 }
 
 void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
@@ -211,8 +213,7 @@ void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
   ++stats_.incr_calls;
   const std::int64_t anchor = policy.monthly_quota ? subject.org_created_at * 1000 : 0;
   const std::int64_t index = window_index(store_now, anchor, policy.effective_window_ms());
-  const std::string key = fixed_window_key(policy, subject, index);
-  const std::string_view args[] = {"INCR", key};
+  const std::string_view args[] = {"INCR", fixed_window_key(policy, subject, index)};
   // The policy and the subject by reference: the caller keeps them until `done` has run
   // (limiter.h). The key is made again in the rare reply that needs it.
   client_->command(
@@ -233,9 +234,9 @@ void RedisLimiter::count(const EffectivePolicy& policy, const Subject& subject,
         if (charged == 1) {
           // The INCR created the counter: it expires with its window (and the slack), wherever
           // in the window it was created.
-          const std::string key = self->fixed_window_key(policy, subject, index);
           const std::string ttl = std::to_string(verdict.reset_ms - store_now + kExpirySlackMs);
-          const std::string_view expire[] = {"PEXPIRE", key, ttl};
+          const std::string_view expire[] = {"PEXPIRE",
+                                             self->fixed_window_key(policy, subject, index), ttl};
           self->client_->command(expire, self->options_.timeout, [](redis::Result) {});
         }
         Decision decision = decide({make_policy_decision(policy, verdict)}, store_now);

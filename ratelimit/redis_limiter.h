@@ -116,9 +116,10 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   // The lone fixed window of `policy`, counted by INCR at the store's time `store_now`.
   void count(const EffectivePolicy& policy, const Subject& subject, std::int64_t store_now,
              std::function<void(Decision)> done);
-  // The INCR counter of `policy`'s window number `index`.
-  std::string fixed_window_key(const EffectivePolicy& policy, const Subject& subject,
-                               std::int64_t index) const;
+  // The INCR counter of `policy`'s window number `index`, written into key_scratch_: a
+  // command's arguments need to live only until command() returns.
+  std::string_view fixed_window_key(const EffectivePolicy& policy, const Subject& subject,
+                                    std::int64_t index);
   void sample_store_clock();
   void on_store_failure(std::span<const EffectivePolicy> policies, const Subject& subject,
                         std::function<void(Decision)> done);
@@ -133,6 +134,7 @@ class RedisLimiter final : public Limiter, public std::enable_shared_from_this<R
   LeaseTable leases_;
   RefusalMemory refusals_;
   std::vector<std::uint64_t> lease_sizes_;  // scratch: what the request being added asks for
+  std::string key_scratch_;                 // scratch: fixed_window_key's
   // Checks of this turn, not sent yet: one batch, or one per slot on a cluster (at most one
   // per request, so bounded by the turn's requests).
   std::vector<std::shared_ptr<Batch>> pending_;

@@ -40,10 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // What arrives later can only complete a response, not change the reading of its start.
   if (verdict != proxy::SimpleParse::unsupported && size > 0) {
     proxy::SimpleResponse shorter;
-    const auto cut = proxy::parse_simple_response(bytes.substr(0, size - 1), kHeadLimit,
-                                                  kBodyLimit, shorter);
+    const auto cut =
+        proxy::parse_simple_response(bytes.substr(0, size - 1), kHeadLimit, kBodyLimit, shorter);
     FUZZ_CHECK(cut != proxy::SimpleParse::unsupported);
-    if (verdict == proxy::SimpleParse::incomplete) FUZZ_CHECK(cut == proxy::SimpleParse::incomplete);
+    if (verdict == proxy::SimpleParse::incomplete)
+      FUZZ_CHECK(cut == proxy::SimpleParse::incomplete);
   }
   return 0;
 }

@@ -101,10 +101,9 @@ TEST(SimpleResponse, ForwardedHeadDropsHopByHopAndConnectionNamedFields) {
 
 TEST(SimpleResponse, APartialHeadOrBodyIsIncomplete) {
   SimpleResponse res;
-  for (std::size_t cut : {std::size_t{0}, std::size_t{5}, kNginx.find("\r\n\r\n") + 2,
-                          kNginx.size() - 1})
-    EXPECT_EQ(parse(std::string_view(kNginx).substr(0, cut), res), SimpleParse::incomplete)
-        << cut;
+  for (std::size_t cut :
+       {std::size_t{0}, std::size_t{5}, kNginx.find("\r\n\r\n") + 2, kNginx.size() - 1})
+    EXPECT_EQ(parse(std::string_view(kNginx).substr(0, cut), res), SimpleParse::incomplete) << cut;
 }
 
 TEST(SimpleResponse, AnythingElseIsLeftToBeast) {
@@ -115,16 +114,16 @@ TEST(SimpleResponse, AnythingElseIsLeftToBeast) {
       "HTTP/1.1 204 No Content\r\n" + ok,
       "HTTP/1.1 304 Not Modified\r\n" + ok,
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-      "HTTP/1.1 200 OK\r\n\r\n",                                   // close-delimited
-      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + ok,             // twice
-      "HTTP/1.1 200 OK\r\nContent-Length: +0\r\n\r\n",             // not digits
+      "HTTP/1.1 200 OK\r\n\r\n",                        // close-delimited
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + ok,  // twice
+      "HTTP/1.1 200 OK\r\nContent-Length: +0\r\n\r\n",  // not digits
       "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
-      "HTTP/1.1 200 OK\r\nContent-Length: 65537\r\n\r\n",          // over the body limit
+      "HTTP/1.1 200 OK\r\nContent-Length: 65537\r\n\r\n",  // over the body limit
       "HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\n" + ok,
       "HTTP/1.1 200 OK\r\nConnection: \"close\"\r\n" + ok,
       "HTTP/1.1 200 OK\r\nSet-Cookie: a\r\nX: 1\r\nset-cookie: b\r\n" + ok,  // Beast regroups
-      "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\n" + ok,             // obs-fold
-      "HTTP/1.1 200 OK\r\nX-Text: caf\xc3\xa9\r\n" + ok,           // obs-text
+      "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\n" + ok,                       // obs-fold
+      "HTTP/1.1 200 OK\r\nX-Text: caf\xc3\xa9\r\n" + ok,                     // obs-text
       "HTTP/1.1 200 OK\r\nX-Ctl: a\x01z\r\n" + ok,
       "HTTP/1.1 200 OK\r\nX-Lf: a\nb\r\n" + ok,
       "HTTP/1.1 200 OK\r\nX-Name : v\r\n" + ok,
@@ -152,8 +151,8 @@ TEST(SimpleResponse, LimitsOnTheHeadAndTheFieldCountLeaveItToBeast) {
   SimpleResponse res;
   EXPECT_EQ(parse(many, res), SimpleParse::unsupported);
 
-  const std::string big = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(200, 'b') +
-                          "\r\nContent-Length: 0\r\n\r\n";
+  const std::string big =
+      "HTTP/1.1 200 OK\r\nX-Big: " + std::string(200, 'b') + "\r\nContent-Length: 0\r\n\r\n";
   EXPECT_EQ(parse_simple_response(big, 100, kBodyLimit, res), SimpleParse::unsupported);
   EXPECT_EQ(parse_simple_response(std::string_view(big).substr(0, 150), 100, kBodyLimit, res),
             SimpleParse::unsupported);  // no end of head within the limit
