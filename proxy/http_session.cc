@@ -203,12 +203,13 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       }
 
       worker_.state().in_flight.fetch_add(1, std::memory_order_relaxed);
+      scratch_ = worker_.take_request_scratch();
       const bool keep = co_await handle(*snapshot, parser, started);
       worker_.state().in_flight.fetch_sub(1, std::memory_order_relaxed);
       // They refer to this request's messages, which the next request replaces; the parsers'
       // fields and the relay buffer are not kept while the connection waits for another.
       context_.reset();
-      rate_limit_fields_.clear();
+      worker_.give_back_request_scratch(std::move(scratch_));
       request_serializer_.reset();
       response_serializer_.reset();
       request_parser_.reset();
@@ -391,7 +392,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     }
 
     ctx.emplace(RequestContext{req.base(), snapshot, *route, origin_.address, origin_.ip, target_,
-                               rate_limit_fields_,
+                               scratch_->rate_limit_fields,
                                /*forwards=*/!authorize});
     if (request_steps_apply(worker_, *ctx)) co_await run_request_steps(worker_, *ctx);
     if (authorize) {
@@ -498,7 +499,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     std::string target;  // path and query as the upstream gets them
   };
 
-  // How exchange() ended: a connection whose response is in simple_response_ (simple_) or
+  // How exchange() ended: a connection whose response is in scratch_ (simple_) or
   // whose response head is in response_parser_, or none;
   // then `keep` says whether the client connection may be kept, and `answer` whether a local
   // answer was prepared (prepare_local) for the client.
@@ -688,9 +689,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         while (!ec && !rp->is_header_done()) {
           if (may_be_simple && conn->buffer.size() > 0) {
             const auto* data = static_cast<const char*>(conn->buffer.data().data());
-            const auto verdict = parse_simple_response(std::string_view(data, conn->buffer.size()),
-                                                       limits.max_header_bytes * 4,
-                                                       kRelayBufferBytes, simple_response_);
+            const auto verdict = parse_simple_response(
+                std::string_view(data, conn->buffer.size()), limits.max_header_bytes * 4,
+                kRelayBufferBytes, scratch_->simple_response);
             if (verdict == SimpleParse::complete) {
               simple_ = true;
               break;
@@ -787,7 +788,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     // The head is written from the upstream's in one pass.
     std::size_t body_bytes = 0;
     if (simple_) {
-      const SimpleResponse& res = simple_response_;
+      const SimpleResponse& res = scratch_->simple_response;
+      const auto& limit_fields = scratch_->rate_limit_fields;
       outcome.status = res.status;
       body_bytes = res.body.size();
       if (body_bytes > 0) {
@@ -795,8 +797,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
         std::memcpy(relay_buffer_.get(), res.body.data(), body_bytes);
       }
       head_.clear();
-      append_forwarded_simple_head(head_, res, version, rate_limit_fields_.names(),
-                                   rate_limit_fields_.text(), request_id_, keep_client);
+      append_forwarded_simple_head(head_, res, version, limit_fields.names(), limit_fields.text(),
+                                   request_id_, keep_client);
       conn->buffer.consume(res.head_bytes + body_bytes);
       release_upstream(*pool, std::move(conn), res.keep_alive);
     } else {
@@ -832,9 +834,9 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       }
       release_upstream(*pool, std::move(conn), res.keep_alive());
       head_.clear();
-      append_forwarded_response_head(head_, res, version, rate_limit_fields_.names(),
-                                     rate_limit_fields_.text(), request_id_, rp->content_length(),
-                                     keep_client);
+      const auto& limit_fields = scratch_->rate_limit_fields;
+      append_forwarded_response_head(head_, res, version, limit_fields.names(), limit_fields.text(),
+                                     request_id_, rp->content_length(), keep_client);
     }
     arm(limits.body_timeout);
     const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_),
@@ -866,7 +868,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (has_body && !response_has_length && version < 11) keep_client = false;
 
     strip_hop_by_hop(res.base(), switching);
-    rate_limit_fields_.for_each(
+    scratch_->rate_limit_fields.for_each(
         [&](std::string_view name, std::string_view value) { res.set(name, value); });
     res.set("X-Request-Id", request_id_);
     res.version(version);
@@ -1031,7 +1033,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     if (!request_id.empty()) append_field(head_, "X-Request-Id", request_id);
     for (const auto& [name, value] : headers) append_field(head_, name, value);
     // Empty until the request's limits were checked: then every answer to it carries them.
-    head_ += rate_limit_fields_.text();
+    if (scratch_) head_ += scratch_->rate_limit_fields.text();
     more_fields(head_);
     // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
     if (version >= 11 && !keep_alive) append_field(head_, "Connection", "close");
@@ -1099,9 +1101,8 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
   std::optional<ResponseParser> response_parser_;  // its upstream response
   std::optional<http::request_serializer<http::buffer_body, Fields>> request_serializer_;
   std::optional<http::response_serializer<http::buffer_body, Fields>> response_serializer_;
-  std::optional<RequestContext> context_;         // what the request steps decided about it
-  ratelimit::RateLimitFields rate_limit_fields_;  // in every answer to the request (context_)
-  SimpleResponse simple_response_;  // the upstream's response, when simple_ (exchange())
+  std::optional<RequestContext> context_;    // what the request steps decided about it
+  std::unique_ptr<RequestScratch> scratch_;  // the worker's, lent for the request's time
   bool simple_ = false;
   // Per request, kept as members so their capacity carries
   // over to the next request.

@@ -34,7 +34,7 @@ struct RequestContext {
   boost::asio::ip::address client_address;
   std::string_view client_ip;  // owned by the session, which outlives the request
   std::string target;          // path + query as it will be sent upstream; steps may edit the query
-  // Added to whatever response goes back; the session's own, emptied before each request.
+  // Added to whatever response goes back; lent with the request's scratch, empty at first.
   ratelimit::RateLimitFields& rate_limit_fields;
   // False for a check request (authorize mode): nothing is sent upstream, so the steps leave
   // its headers alone and the answer carries the identity instead.

@@ -12,6 +12,7 @@
 #include "proxy/access_log.h"
 #include "proxy/asio_aliases.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/request_scratch.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
 
@@ -71,6 +72,18 @@ class Worker {
     if (buffer && spare_relay_buffers_.size() < kMaxSpareRelayBuffers)
       spare_relay_buffers_.push_back(std::move(buffer));
   }
+  // The same for a request's scratch (request_scratch.h); it comes back emptied.
+  std::unique_ptr<RequestScratch> take_request_scratch() {
+    if (spare_request_scratch_.empty()) return std::make_unique<RequestScratch>();
+    auto scratch = std::move(spare_request_scratch_.back());
+    spare_request_scratch_.pop_back();
+    return scratch;
+  }
+  void give_back_request_scratch(std::unique_ptr<RequestScratch> scratch) {
+    if (!scratch || spare_request_scratch_.size() >= kMaxSpareRequestScratch) return;
+    scratch->rate_limit_fields.clear();
+    spare_request_scratch_.push_back(std::move(scratch));
+  }
   WorkerServices* services() const { return services_.get(); }
   void set_services(std::shared_ptr<WorkerServices> services) { services_ = std::move(services); }
   void add_session(HttpSession* session) { sessions_.insert(session); }
@@ -100,6 +113,8 @@ class Worker {
   // memory goes back to the heap (4 MiB at most per worker).
   static constexpr std::size_t kMaxSpareRelayBuffers = 64;
   std::vector<std::unique_ptr<char[]>> spare_relay_buffers_;
+  static constexpr std::size_t kMaxSpareRequestScratch = 256;
+  std::vector<std::unique_ptr<RequestScratch>> spare_request_scratch_;
 };
 
 }  // namespace keygate::proxy

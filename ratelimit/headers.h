@@ -15,7 +15,7 @@ namespace keygate::ratelimit {
 // The rate-limit fields of one response, written once as "Name: value\r\n" lines, the form
 // they leave in, so that no field is a string of its own. The names (literals) are kept too:
 // a forwarded response leaves out the upstream's fields of the same names. One object serves
-// a connection's requests in turn: clear() keeps its memory. append_rate_limit_headers fills it.
+// request after request: clear() keeps its memory. append_rate_limit_headers fills it.
 class RateLimitFields {
  public:
   static constexpr std::size_t kMaxFields = 6;
