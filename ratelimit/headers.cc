@@ -82,8 +82,8 @@ void put_draft_item(Cursor& out, std::string_view name, std::string_view first_k
 constexpr std::size_t kFieldOverhead = 4;                                // ": " and CRLF
 constexpr std::size_t kDraftItemBytes = 2 + 6 + 2 * Cursor::kMaxDigits;  // quotes, keys, numbers
 
-// Enough for the usual one or two policies: the first response of a connection reserves it
-// at once; a response that needed much more gives its memory back when the next begins.
+// Enough for the usual one or two policies, reserved at once by the first response an object
+// serves; a response that needed much more gives its memory back when the next begins.
 constexpr std::size_t kReservedBytes = 256;
 constexpr std::size_t kKeptBytes = 4096;
 
