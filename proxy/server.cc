@@ -457,6 +457,9 @@ class Server {
   conf::ConfigPtr live_config_ = config_;  // config_ for other threads (atomic_load/store)
   std::string config_text_;
   std::atomic<bool> shutting_down_{false};
+  // Before every member with an I/O object on it: destroyed after them (members go in reverse
+  // order), since a timer outliving its io_context's services touches freed memory.
+  asio::io_context control_{1};
   std::unique_ptr<asio::steady_timer> shutdown_timer_;
   std::unique_ptr<asio::steady_timer> store_timer_;
   StoreOutage store_outage_;
@@ -464,7 +467,6 @@ class Server {
   std::vector<std::string> pending_restart_;
   std::atomic<std::size_t> pending_restart_count_{0};
   ServerState state_;
-  asio::io_context control_{1};
   std::shared_ptr<SharedServices> services_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
