@@ -152,7 +152,7 @@ TEST(Headers, ManyPoliciesWithNamesThatAllNeedEscapingFitTheirRoom) {
     p.retry_after_s = INT64_MAX;
     policies.push_back(p);
   }
-  const Decision d = decide(policies, INT64_MIN);
+  const Decision d = decide(policies, kNow);
   HeaderFields f = rate_limit_headers(d, true);
   ASSERT_EQ(f.size(), RateLimitFields::kMaxFields);
   std::string item = "\"";
