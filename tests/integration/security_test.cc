@@ -330,7 +330,9 @@ TEST(SecurityPoolTest, BytesAfterAResponseInTheSameReadNeverReachTheNextClient) 
        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
         "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"}) {
-    ScriptedUpstream upstream({first + evil});
+    ScriptedUpstreamOptions options;
+    options.response = first + evil;
+    ScriptedUpstream upstream(options);
     KeygateProcess keygate(config_for(upstream.url()), with_empty_keys());
     for (int i = 0; i < 3; ++i) {
       const auto res = http_get(keygate.proxy_port(), "/public/x");

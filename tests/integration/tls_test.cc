@@ -379,6 +379,7 @@ TEST_F(HttpsUpstreamTest, LargeBodiesBothWaysWithBoundedMemory) {
   auto up = connection.request("POST", "/upload", {}, "", kBytes);
   EXPECT_EQ(up.status, 200) << up.error;
   EXPECT_NE(up.body.find("\"body_bytes\":" + std::to_string(kBytes)), std::string::npos) << up.body;
+  if (!kRssIsMeaningful) GTEST_SKIP() << "RSS bounds are not checked under AddressSanitizer";
   EXPECT_LT(measure_rss_kb(keygate.pid()), 64 * 1024);
   EXPECT_LT(measure_rss_kb(back_->pid()), 64 * 1024);
 }
