@@ -60,6 +60,11 @@ bool parse_buffered(Parser& parser, beast::flat_buffer& buffer, boost::system::e
   return true;
 }
 
+// RFC 9110 §6.3: a response to HEAD, a 204 and a 304 have no body, whatever their framing says.
+bool response_has_body(bool to_head, unsigned status) {
+  return !to_head && status != 204 && status != 304;
+}
+
 // RFC 9110 §9.2.2: methods a client may repeat without changing the outcome.
 bool idempotent(http::verb method) {
   switch (method) {
@@ -810,7 +815,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
       const bool whole_here = rp->is_done() || (remaining && *remaining <= kRelayBufferBytes &&
                                                 conn->buffer.size() >= *remaining);
       // A close-delimited body is re-framed (relay_response).
-      const bool has_body = !request.is_head && outcome.status != 204 && outcome.status != 304;
+      const bool has_body = response_has_body(request.is_head, outcome.status);
       if ((outcome.status == 101 && upgrade_) || (has_body && !has_length) || !whole_here)
         co_return co_await relay_response(std::move(conn), *pool, snapshot, request, keep_client,
                                           outcome);
@@ -863,7 +868,7 @@ class Session final : public HttpSession, public std::enable_shared_from_this<Se
     const bool response_has_length = rp->content_length().has_value();
     // A close-delimited upstream body must not end a keep-alive client connection: re-frame
     // it as chunked (HTTP/1.1) or close after it (HTTP/1.0).
-    const bool has_body = !request.is_head && outcome.status != 204 && outcome.status != 304;
+    const bool has_body = response_has_body(request.is_head, outcome.status);
     const bool rechunk = has_body && !response_has_length && version >= 11;
     if (has_body && !response_has_length && version < 11) keep_client = false;
 
